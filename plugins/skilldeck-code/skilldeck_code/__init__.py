@@ -1,0 +1,90 @@
+"""Code work: a mini-tier review of a unified diff, and local `read_file` and `grep` tools
+that never leave their root directory."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+from skilldeck import Context, Skill, hookimpl
+
+from .files import confined_root, grep_files, read_lines
+from .unidiff import changed_files
+
+__all__ = ["Finding", "Review", "skill"]
+
+skill = Skill(
+    "code",
+    "Review a unified diff for bugs and risks, and read or search files under the project "
+    "root. Use read_file and grep to gather context before asking for a review.",
+    instructions="""
+    You are a careful code reviewer. Report concrete problems with the file and line they
+    concern; do not restate the diff. An empty list of findings is a fine answer.
+    """,
+)
+
+
+@dataclass
+class Finding:
+    file: str
+    line: int | None
+    severity: Literal["info", "minor", "major", "critical"]
+    message: str
+
+
+@dataclass
+class Review:
+    verdict: Literal["approve", "comment", "request_changes"]
+    summary: str
+    findings: list[Finding]
+
+
+@skill.tool(tier="mini", effort="medium", max_output_tokens=8_000, output=Review)
+async def review_diff(
+    ctx: Context,
+    diff: str,
+    focus: Literal["correctness", "security", "performance", "style"] | None = None,
+) -> Review:
+    """Review a unified diff and report findings with file and line.
+
+    Args:
+        diff: The patch, in unified diff format (as `git diff` prints it).
+        focus: What to look at hardest; everything when null.
+    """
+    files = changed_files(diff)
+    if not files:
+        raise ValueError("diff holds no file changes: pass the output of `git diff` unchanged")
+    header = f"Files changed: {', '.join(files)}\nFocus: {focus or 'everything'}\n\n"
+    review: Review = await ctx.respond(header + diff, output=Review)
+    return review
+
+
+@skill.tool
+def read_file(path: str, start_line: int = 1, max_lines: int = 400) -> str:
+    """Read lines of a text file under the project root, numbered.
+
+    Args:
+        path: The file, relative to the project root.
+        start_line: The first line to read, counting from 1.
+        max_lines: How many lines to read at most.
+    """
+    return read_lines(confined_root(), path, start_line, max_lines)
+
+
+@skill.tool
+def grep(pattern: str, path: str = ".", glob: str = "*", max_results: int = 100) -> list[str]:
+    """Search files under the project root for a regular expression.
+
+    Args:
+        pattern: A Python regular expression.
+        path: The directory or file to search, relative to the project root.
+        glob: Only search files whose name matches this glob, e.g. `*.py`.
+        max_results: Stop after this many matching lines.
+    """
+    return grep_files(confined_root(), pattern, path, glob, max_results)
+
+
+@hookimpl
+def skilldeck_register_skills(register: Callable[[Skill], None]) -> None:
+    register(skill)

@@ -1,0 +1,83 @@
+"""File access confined to one root: a path that resolves outside it is refused, whether it
+gets there by `..`, by an absolute path or through a symbolic link."""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import re
+from pathlib import Path
+
+ROOT_ENV = "SKILLDECK_CODE_ROOT"
+_SKIP_DIRS = {".git", ".hg", ".svn", ".venv", "node_modules", "__pycache__"}
+_MAX_LINE = 400
+
+
+def confined_root() -> Path:
+    """The root is `SKILLDECK_CODE_ROOT`, or the working directory of the host."""
+    return Path(os.environ.get(ROOT_ENV) or os.getcwd()).resolve()
+
+
+def resolve_inside(root: Path, path: str) -> Path:
+    target = (root / path).resolve()
+    if target != root and root not in target.parents:
+        raise PermissionError(
+            f"{path!r} is outside the root {root}: give a path relative to the root, "
+            "without '..' or links that leave it"
+        )
+    return target
+
+
+def read_lines(root: Path, path: str, start_line: int, max_lines: int) -> str:
+    if start_line < 1 or max_lines < 1:
+        raise ValueError("start_line and max_lines must be at least 1")
+    target = resolve_inside(root, path)
+    if not target.is_file():
+        raise FileNotFoundError(f"{path!r} is not a file under {root}")
+    lines: list[str] = []
+    with target.open(encoding="utf-8", errors="replace") as handle:
+        for number, line in enumerate(handle, start=1):
+            if number >= start_line + max_lines:
+                break
+            if number >= start_line:
+                lines.append(f"{number:6}\t{line.rstrip()}")
+    return "\n".join(lines)
+
+
+def grep_files(root: Path, pattern: str, path: str, glob: str, max_results: int) -> list[str]:
+    try:
+        regex = re.compile(pattern)
+    except re.error as error:
+        raise ValueError(f"pattern is not a valid regular expression: {error}") from None
+    start = resolve_inside(root, path)
+    matches: list[str] = []
+    for file in _files(root, start, glob):
+        try:
+            text = file.read_text(encoding="utf-8")
+        except (UnicodeDecodeError, OSError):
+            continue  # binary or unreadable files hold nothing to grep
+        for number, line in enumerate(text.splitlines(), start=1):
+            if regex.search(line):
+                relative = file.relative_to(root).as_posix()
+                matches.append(f"{relative}:{number}:{line[:_MAX_LINE]}")
+                if len(matches) >= max_results:
+                    return matches
+    return matches
+
+
+def _files(root: Path, start: Path, glob: str) -> list[Path]:
+    if start.is_file():
+        return [start]
+    found: list[Path] = []
+    for directory, subdirs, names in os.walk(start):
+        subdirs[:] = sorted(d for d in subdirs if d not in _SKIP_DIRS)
+        for name in sorted(names):
+            if not fnmatch.fnmatch(name, glob):
+                continue
+            file = Path(directory, name)
+            try:
+                resolve_inside(root, str(file.relative_to(root)))
+            except PermissionError:
+                continue  # a link out of the root is skipped, never followed
+            found.append(file)
+    return found

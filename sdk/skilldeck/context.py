@@ -1,0 +1,85 @@
+"""What a handler receives to reach the model its call is bound to.
+
+A handler declares a parameter typed `Context` (left out of the schema the model sees) and
+calls `ctx.respond(...)`. The runtime supplies the responder: the same handler code then runs on
+whichever tier the dispatcher chose, under a Runner or under the test harness.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, Protocol
+
+from .errors import RunError
+
+if TYPE_CHECKING:
+    from .dispatch import Binding, Call
+
+
+class Responder(Protocol):
+    def __call__(
+        self,
+        ctx: Context,
+        input: Any,
+        *,
+        instructions: str | None,
+        output: Any,
+    ) -> Awaitable[Any]: ...
+
+
+class Context:
+    """The handler's view of its call: the binding, and `respond` on the bound model."""
+
+    def __init__(
+        self,
+        call: Call,
+        binding: Binding | None = None,
+        *,
+        responder: Responder | None = None,
+        loop: asyncio.AbstractEventLoop | None = None,
+        depth: int = 0,
+        run_id: str | None = None,
+        on_escalate: Callable[[Binding], None] | None = None,
+    ) -> None:
+        self.call = call
+        self.binding = binding
+        self.depth = depth
+        self.run_id = run_id
+        self._responder = responder
+        self._loop = loop
+        self._on_escalate = on_escalate
+
+    def __repr__(self) -> str:
+        bound = self.binding.model if self.binding else "unbound"
+        return f"Context({self.call.tool.qualified_name}, {bound})"
+
+    async def respond(
+        self, input: Any, *, instructions: str | None = None, output: Any = None
+    ) -> Any:
+        """Ask the bound model; with `output` (a type or JSON Schema) the answer is parsed and
+        validated against it, and a failing answer escalates one tier where the ceiling allows.
+        """
+        if self._responder is None:
+            raise RunError(
+                f"{self.call.tool.qualified_name} called ctx.respond outside a run: "
+                "run it through skilldeck.Runner, or skilldeck.testing's run_tool in tests"
+            )
+        return await self._responder(self, input, instructions=instructions, output=output)
+
+    def respond_sync(
+        self, input: Any, *, instructions: str | None = None, output: Any = None
+    ) -> Any:
+        """`respond` for sync handlers, which the runtime runs in worker threads."""
+        if self._loop is None:
+            return asyncio.run(self.respond(input, instructions=instructions, output=output))
+        future = asyncio.run_coroutine_threadsafe(
+            self.respond(input, instructions=instructions, output=output), self._loop
+        )
+        return future.result()
+
+    def rebind(self, binding: Binding) -> None:
+        """Record an escalation: later `respond` calls of this handler use the new binding."""
+        self.binding = binding
+        if self._on_escalate is not None:
+            self._on_escalate(binding)

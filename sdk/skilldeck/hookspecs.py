@@ -1,0 +1,49 @@
+"""The hooks a skilldeck plugin may implement (pluggy project `skilldeck`).
+
+Registration hooks take a `register` callback rather than returning lists, as in `llm`: the host
+then knows which plugin gave which skill or model, and can report a failure by plugin name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+if TYPE_CHECKING:
+    from .catalog import ModelProfile
+    from .dispatch import Call
+    from .events import Event
+    from .skill import Skill
+
+PROJECT = "skilldeck"
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+@hookspec
+def skilldeck_register_skills(register: Callable[[Skill], None]) -> None:
+    """Call `register(skill)` for each skill the plugin provides."""
+
+
+@hookspec
+def skilldeck_register_models(register: Callable[[ModelProfile], None]) -> None:
+    """Call `register(profile)` to add a model profile or override a tier's default."""
+
+
+@hookspec
+def skilldeck_register_commands(cli: Any) -> None:
+    """Add commands to the `skilldeck` click group, e.g. with `@cli.command()`."""
+
+
+@hookspec(firstresult=True)
+def skilldeck_bind(call: Call, candidates: Sequence[ModelProfile]) -> ModelProfile | None:
+    """Choose the model for a call among the candidates, or return None to leave it to the
+    dispatcher. The first plugin to return a profile wins; the choice must still fit the call.
+    """
+
+
+@hookspec
+def skilldeck_event(event: Event) -> None:
+    """Observe a run: call start and end, bindings, escalations, model requests."""

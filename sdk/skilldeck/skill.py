@@ -1,0 +1,386 @@
+"""Skills and their tools, declared in Python.
+
+A skill is a named bundle with instructions; each tool carries a strict function schema and
+its declaration: the tier its work needs (or none, to run locally), effort, output limit,
+capabilities, how far it may escalate, and what it returns. Declaring is cheap: schemas are
+built once here so that dispatching and validating thousands of calls never re-derive them.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, TypeVar, overload
+
+from .context import Context
+from .errors import DeclarationError, SchemaError
+from .problems import report
+from .schema import ArgumentValidator, function_schema, to_strict, type_schema
+from .tiers import Tier, parse_capability, parse_effort
+
+if TYPE_CHECKING:
+    from .schema import FunctionSchema
+
+__all__ = ["MAX_DESCRIPTION", "Skill", "Tool", "api_name", "valid_skill_name"]
+
+#: Agent Skills rules: lowercase letters and digits, single hyphens between them, 1 to 64 chars.
+_SKILL_NAME = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+_TOOL_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+MAX_NAME = 64
+MAX_DESCRIPTION = 1024
+#: The Responses API allows function names of `[A-Za-z0-9_-]{1,64}`; skill names never hold
+#: `_`, so `skill__tool` splits back unambiguously at the first `__`.
+API_SEPARATOR = "__"
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def valid_skill_name(name: str) -> bool:
+    return len(name) <= MAX_NAME and _SKILL_NAME.fullmatch(name) is not None
+
+
+def api_name(skill: str, tool: str) -> str:
+    """The function name the model sees for `skill.tool`."""
+    return f"{skill}{API_SEPARATOR}{tool}"
+
+
+def _check_description(where: str, description: str) -> None:
+    if not description.strip():
+        report(where, "description is empty: say what it does and when to use it")
+    elif len(description) > MAX_DESCRIPTION:
+        report(
+            where,
+            f"description has {len(description):,} characters; the limit is {MAX_DESCRIPTION:,}",
+        )
+
+
+@dataclass(frozen=True, eq=False)
+class Tool:
+    """One tool of a skill: what the model sees, and what the dispatcher needs to bind it."""
+
+    skill: Skill
+    name: str
+    description: str
+    parameters: dict[str, Any]
+    handler: Callable[..., Any]
+    tier: Tier | None = None
+    effort: str | None = None
+    max_output_tokens: int | None = None
+    capabilities: frozenset[str] = frozenset()
+    ceiling: Tier = Tier.FULL
+    output_type: Any = None
+    output_schema: dict[str, Any] | None = None
+    strict: bool = True
+    context_param: str | None = None
+    signature: FunctionSchema | None = field(default=None, repr=False)
+
+    @property
+    def qualified_name(self) -> str:
+        return f"{self.skill.name}.{self.name}"
+
+    @property
+    def api_name(self) -> str:
+        return api_name(self.skill.name, self.name)
+
+    @property
+    def skill_instructions(self) -> str:
+        return self.skill.instructions
+
+    @property
+    def is_local(self) -> bool:
+        """A tool with no tier runs in-process with no model and no tokens (dispatcher rule 1)."""
+        return self.tier is None
+
+    @property
+    def is_async(self) -> bool:
+        return inspect.iscoroutinefunction(self.handler)
+
+    @cached_property
+    def validator(self) -> ArgumentValidator:
+        """Built on first use and kept: jsonschema compiles each schema once per tool."""
+        return ArgumentValidator(self.parameters)
+
+    def response_tool(self) -> dict[str, Any]:
+        """The Responses API function tool entry for this tool."""
+        return {
+            "type": "function",
+            "name": self.api_name,
+            "description": self.description,
+            "parameters": self.parameters,
+            "strict": self.strict,
+        }
+
+    def to_python(self, arguments: Mapping[str, Any]) -> dict[str, Any]:
+        """Validated JSON arguments as the handler's keyword arguments (models, enums...)."""
+        if self.signature is None:
+            return dict(arguments)
+        return self.signature.to_python(dict(arguments))
+
+    def declaration(self) -> dict[str, Any]:
+        """The declaration as plain data, for `skilldeck inspect` and JSON reports."""
+        return {
+            "name": self.qualified_name,
+            "api_name": self.api_name,
+            "description": self.description,
+            "tier": self.tier.value if self.tier else None,
+            "effort": self.effort,
+            "max_output_tokens": self.max_output_tokens,
+            "capabilities": sorted(self.capabilities),
+            "ceiling": self.ceiling.value if self.tier else None,
+            "strict": self.strict,
+            "handler": f"{self.handler.__module__}.{self.handler.__qualname__}",
+            "is_async": self.is_async,
+            "output_schema": self.output_schema,
+        }
+
+
+class Skill:
+    """A named bundle of tools with the instructions a model follows when using them."""
+
+    def __init__(
+        self,
+        name: str,
+        description: str,
+        instructions: str = "",
+        *,
+        license: str | None = None,
+        compatibility: str | None = None,
+        metadata: Mapping[str, str] | None = None,
+    ) -> None:
+        if not valid_skill_name(name):
+            report(
+                f"skill {name!r}",
+                "name must be 1 to 64 lowercase letters, digits and single hyphens "
+                "(no leading, trailing or double hyphen), e.g. 'invoice-extractor'",
+            )
+        _check_description(f"skill {name}", description)
+        self.name = name
+        self.description = description
+        self.instructions = inspect.cleandoc(instructions) if instructions else ""
+        self.license = license
+        self.compatibility = compatibility
+        self.metadata = dict(metadata or {})
+        self._tools: dict[str, Tool] = {}
+
+    def __repr__(self) -> str:
+        return f"Skill({self.name!r}, tools={list(self._tools)})"
+
+    @property
+    def tools(self) -> Mapping[str, Tool]:
+        return self._tools
+
+    @overload
+    def tool(self, func: F, /) -> F: ...
+
+    @overload
+    def tool(
+        self,
+        func: None = None,
+        /,
+        *,
+        name: str | None = None,
+        description: str | None = None,
+        tier: Tier | str | None = None,
+        effort: str | None = None,
+        max_output_tokens: int | None = None,
+        capabilities: Iterable[str] = (),
+        ceiling: Tier | str | None = None,
+        output: Any = None,
+        parameters: Mapping[str, Any] | None = None,
+        strict: bool = True,
+    ) -> Callable[[F], F]: ...
+
+    def tool(
+        self,
+        func: F | None = None,
+        /,
+        *,
+        name: str | None = None,
+        description: str | None = None,
+        tier: Tier | str | None = None,
+        effort: str | None = None,
+        max_output_tokens: int | None = None,
+        capabilities: Iterable[str] = (),
+        ceiling: Tier | str | None = None,
+        output: Any = None,
+        parameters: Mapping[str, Any] | None = None,
+        strict: bool = True,
+    ) -> F | Callable[[F], F]:
+        """Declare a tool; the decorated function is its handler and is returned unchanged.
+
+        Parameters come from the signature and its docstring unless `parameters=` gives a JSON
+        Schema. `tier=None` means the tool runs locally; `ceiling` caps escalation (default
+        `full`); `output` is a type or JSON Schema the model's answer must satisfy.
+        """
+
+        def declare(handler: F) -> F:
+            self.add_tool(
+                _build_tool(
+                    self,
+                    handler,
+                    name=name,
+                    description=description,
+                    tier=tier,
+                    effort=effort,
+                    max_output_tokens=max_output_tokens,
+                    capabilities=capabilities,
+                    ceiling=ceiling,
+                    output=output,
+                    parameters=parameters,
+                    strict=strict,
+                )
+            )
+            return handler
+
+        return declare(func) if func is not None else declare
+
+    def add_tool(self, tool: Tool) -> None:
+        if tool.name in self._tools:
+            report(f"skill {self.name}, tool {tool.name}", "declared twice in the same skill")
+        self._tools[tool.name] = tool
+
+
+def _build_tool(
+    skill: Skill,
+    handler: Callable[..., Any],
+    *,
+    name: str | None,
+    description: str | None,
+    tier: Tier | str | None,
+    effort: str | None,
+    max_output_tokens: int | None,
+    capabilities: Iterable[str],
+    ceiling: Tier | str | None,
+    output: Any,
+    parameters: Mapping[str, Any] | None,
+    strict: bool,
+) -> Tool:
+    tool_name = name or handler.__name__
+    where = f"skill {skill.name}, tool {tool_name}"
+    if not _TOOL_NAME.fullmatch(tool_name):
+        report(where, "tool name must be a Python-style identifier (letters, digits, underscores)")
+    elif len(api_name(skill.name, tool_name)) > MAX_NAME:
+        report(
+            where,
+            f"'{api_name(skill.name, tool_name)}' is longer than the {MAX_NAME} characters "
+            "the Responses API allows for a function name: shorten the skill or tool name",
+        )
+
+    # A schema that could not be made strict (reported in collecting mode) is sent non-strict.
+    if parameters is not None:
+        signature = None
+        schema, strict = _explicit_parameters(where, parameters, strict=strict)
+    else:
+        signature = _signature(where, handler, strict=strict)
+        schema = signature.parameters if signature else {"type": "object", "properties": {}}
+        strict = signature.strict if signature else False
+    text = description if description is not None else (signature.description if signature else "")
+    _check_description(where, text)
+
+    declared_tier = _tier(where, "tier", tier) if tier is not None else None
+    declared_ceiling = _tier(where, "ceiling", ceiling) if ceiling is not None else Tier.FULL
+    if declared_tier and declared_ceiling and declared_ceiling < declared_tier:
+        report(where, f"ceiling {declared_ceiling} is below the declared tier {declared_tier}")
+        declared_ceiling = declared_tier
+    if declared_tier is None and (effort or max_output_tokens or output is not None):
+        report(
+            where,
+            "effort, max_output_tokens and output only apply to model-backed tools: give a tier",
+        )
+    if max_output_tokens is not None and max_output_tokens <= 0:
+        report(where, f"max_output_tokens must be a positive integer, got {max_output_tokens}")
+
+    return Tool(
+        skill=skill,
+        name=tool_name,
+        description=text,
+        parameters=schema,
+        handler=handler,
+        tier=declared_tier,
+        effort=_effort(where, effort),
+        max_output_tokens=max_output_tokens,
+        capabilities=frozenset(_capabilities(where, capabilities)),
+        ceiling=declared_ceiling or Tier.FULL,
+        output_type=output if output is not None and not isinstance(output, Mapping) else None,
+        output_schema=_output_schema(where, output),
+        strict=strict,
+        context_param=signature.context_param if signature else _context_param(handler),
+        signature=signature,
+    )
+
+
+def _signature(where: str, handler: Callable[..., Any], *, strict: bool) -> FunctionSchema | None:
+    try:
+        return function_schema(handler, strict=strict, skip=(Context,))
+    except SchemaError as error:
+        report(where, str(error), SchemaError)
+        try:
+            return function_schema(handler, strict=False, skip=(Context,))
+        except SchemaError:
+            return None
+
+
+def _context_param(handler: Callable[..., Any]) -> str | None:
+    """With an explicit schema the signature is not read, but a Context parameter still counts."""
+    for parameter in inspect.signature(handler).parameters.values():
+        annotation = parameter.annotation
+        if annotation is Context or annotation in ("Context", "skilldeck.Context"):
+            return parameter.name
+    return None
+
+
+def _explicit_parameters(
+    where: str, parameters: Mapping[str, Any], *, strict: bool
+) -> tuple[dict[str, Any], bool]:
+    if not strict:
+        return dict(parameters), False
+    try:
+        return to_strict(dict(parameters)), True
+    except SchemaError as error:
+        report(where, f"parameters: {error}", SchemaError)
+        return dict(parameters), False
+
+
+def _output_schema(where: str, output: Any) -> dict[str, Any] | None:
+    if output is None:
+        return None
+    try:
+        if isinstance(output, Mapping):
+            return to_strict(dict(output))
+        return type_schema(output)
+    except SchemaError as error:
+        report(where, f"output: {error}", SchemaError)
+        return None
+
+
+def _tier(where: str, what: str, value: Tier | str) -> Tier | None:
+    try:
+        return Tier.parse(value)
+    except DeclarationError as error:
+        report(where, f"{what}: {error}")
+        return None
+
+
+def _effort(where: str, effort: str | None) -> str | None:
+    if effort is None:
+        return None
+    try:
+        return parse_effort(effort)
+    except DeclarationError as error:
+        report(where, str(error))
+        return None
+
+
+def _capabilities(where: str, capabilities: Iterable[str]) -> list[str]:
+    if isinstance(capabilities, str):
+        capabilities = [capabilities]
+    parsed: list[str] = []
+    for capability in capabilities:
+        try:
+            parsed.append(parse_capability(capability))
+        except DeclarationError as error:
+            report(where, str(error))
+    return parsed

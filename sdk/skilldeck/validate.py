@@ -1,0 +1,190 @@
+"""What `skilldeck validate` checks, as a library: every problem of every skill, with where.
+
+Declarations already check names, descriptions, tiers and schemas as they are made; here those
+checks run in collecting mode, so that a plugin with three mistakes shows all three, and the
+checks that need the catalog (efforts, capabilities, output limits) are added.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import sys
+import tomllib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from . import problems
+from .host import ENTRY_POINT_GROUP, Host, PluginInfo
+from .problems import Problem
+from .schema import strict_problems
+from .skill import Skill, Tool
+
+if TYPE_CHECKING:
+    from .catalog import Catalog
+
+__all__ = ["Report", "check_skill", "validate_installed", "validate_path"]
+
+
+@dataclass
+class Report:
+    """The problems found in one source (a path, or the installed plugins)."""
+
+    source: str
+    skills: list[str] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "source": self.source,
+            "ok": self.ok,
+            "skills": self.skills,
+            "problems": [{"where": p.where, "message": p.message} for p in self.problems],
+        }
+
+
+def check_skill(skill: Skill, catalog: Catalog) -> list[Problem]:
+    """The checks that need the whole declaration and the catalog."""
+    found: list[Problem] = []
+    if not skill.tools:
+        found.append(Problem(f"skill {skill.name}", "declares no tools"))
+    for tool in skill.tools.values():
+        found.extend(_check_tool(tool, catalog))
+    return found
+
+
+def _check_tool(tool: Tool, catalog: Catalog) -> Iterable[Problem]:
+    where = f"skill {tool.skill.name}, tool {tool.name}"
+    if tool.strict:
+        for problem in strict_problems(tool.parameters):
+            yield Problem(f"{where}, parameters {problem.path}", problem.message)
+    if tool.output_schema is not None:
+        for problem in strict_problems(tool.output_schema):
+            yield Problem(f"{where}, output {problem.path}", problem.message)
+    if tool.tier is None:
+        return
+    profile = catalog.profile(tool.tier)
+    if tool.effort is not None and tool.effort not in profile.efforts:
+        yield Problem(
+            where,
+            f"effort {tool.effort!r} is not supported by {profile.model} ({tool.tier}); "
+            f"use one of {', '.join(profile.efforts)}",
+        )
+    if tool.max_output_tokens is not None and tool.max_output_tokens > profile.max_output:
+        yield Problem(
+            where,
+            f"max_output_tokens {tool.max_output_tokens:,} exceeds {profile.model}'s "
+            f"{profile.max_output:,}",
+        )
+    allowed = tool.tier.up_to(tool.ceiling)
+    able = [tier for tier in allowed if tool.capabilities <= catalog.profile(tier).capabilities]
+    if not able:
+        missing = ", ".join(sorted(tool.capabilities))
+        yield Problem(
+            where,
+            f"no tier from {tool.tier} to {tool.ceiling} has all of: {missing}; "
+            "raise the ceiling or drop the capability",
+        )
+
+
+def validate_installed(catalog: Catalog) -> list[Report]:
+    """Load every installed plugin in collecting mode: one report per plugin."""
+    with problems.collecting():
+        host = Host()
+    return [_plugin_report(host, info, catalog) for info in host.plugins()]
+
+
+def _plugin_report(host: Host, info: PluginInfo, catalog: Catalog) -> Report:
+    source = f"plugin {info.name}" + (f" ({info.distribution})" if info.distribution else "")
+    report = Report(source, skills=list(info.skills), problems=list(info.problems))
+    report.problems += [Problem(source, error) for error in info.errors]
+    for name in info.skills:
+        report.problems += check_skill(host.skills[name], catalog)
+    return report
+
+
+def validate_path(path: Path, catalog: Catalog) -> Report:
+    """Validate a plugin project directory (its `skilldeck` entry points) or a Python file."""
+    report = Report(str(path))
+    host = Host(discover=False)
+    with problems.collecting() as found:
+        for name, plugin in _plugins_at(path, report):
+            with problems.scoped():
+                host.register(plugin, name=name)
+    report.problems += found
+    report.problems += [Problem(str(path), str(error)) for error in host.load_errors]
+    report.skills = list(host.skills)
+    if not host.skills and not host.load_errors and not report.problems:
+        report.problems.append(
+            Problem(str(path), "registers no skills: implement skilldeck_register_skills")
+        )
+    for skill in host.skills.values():
+        report.problems += check_skill(skill, catalog)
+    return report
+
+
+def _plugins_at(path: Path, report: Report) -> list[tuple[str, object]]:
+    if path.is_file() and path.suffix == ".py":
+        return _import(report, path.stem, lambda: _import_file(path))
+    if not (path / "pyproject.toml").is_file():
+        report.problems.append(
+            Problem(str(path), "not a plugin project (no pyproject.toml) or a .py file")
+        )
+        return []
+    try:
+        project = tomllib.loads((path / "pyproject.toml").read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as error:
+        report.problems.append(Problem(f"{path / 'pyproject.toml'}", f"invalid TOML: {error}"))
+        return []
+    entry_points = project.get("project", {}).get("entry-points", {}).get(ENTRY_POINT_GROUP, {})
+    if not entry_points:
+        report.problems.append(
+            Problem(
+                f"{path / 'pyproject.toml'}",
+                f"no [project.entry-points.{ENTRY_POINT_GROUP}] table: add one, "
+                'e.g. my-skill = "my_skill"',
+            )
+        )
+        return []
+    for root in (path / "src", path):
+        if root.is_dir() and str(root) not in sys.path:
+            sys.path.insert(0, str(root))
+    found: list[tuple[str, object]] = []
+    for name, target in entry_points.items():
+        module, _, attribute = str(target).partition(":")
+        found += _import(report, name, lambda m=module, a=attribute: _import_module(m, a))
+    return found
+
+
+def _import(report: Report, name: str, load: Any) -> list[tuple[str, object]]:
+    try:
+        return [(name, load())]
+    except Exception as error:  # a plugin's import may raise anything
+        report.problems.append(
+            Problem(f"plugin {name}", f"failed to import: {type(error).__name__}: {error}")
+        )
+        return []
+
+
+def _import_module(module: str, attribute: str) -> object:
+    loaded: object = importlib.import_module(module)
+    for part in filter(None, attribute.split(".")):
+        loaded = getattr(loaded, part)
+    return loaded
+
+
+def _import_file(path: Path) -> object:
+    name = f"skilldeck_validate_{path.stem}"
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot import {path}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module

@@ -1,0 +1,64 @@
+"""Fixtures shared by the tests: real plugin distributions made on the fly."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+MakeDistribution = Callable[..., Path]
+
+
+@pytest.fixture
+def make_distribution(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[MakeDistribution]:
+    """Write a plugin module and a real `.dist-info` with `entry_points.txt`, and put its
+    directory on `sys.path`, so that `importlib.metadata` discovers it like an installed one."""
+    site = tmp_path / "site"
+    site.mkdir()
+    monkeypatch.syspath_prepend(str(site))
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(site), os.environ.get("PYTHONPATH", "")]))
+    created: list[str] = []
+
+    def make(distribution: str, module: str, source: str, entry_point: str | None = None) -> Path:
+        (site / f"{module}.py").write_text(textwrap.dedent(source), encoding="utf-8")
+        info = site / f"{distribution.replace('-', '_')}-0.1.0.dist-info"
+        info.mkdir()
+        (info / "METADATA").write_text(
+            f"Metadata-Version: 2.1\nName: {distribution}\nVersion: 0.1.0\n", encoding="utf-8"
+        )
+        (info / "entry_points.txt").write_text(
+            f"[skilldeck]\n{entry_point or module} = {module}\n", encoding="utf-8"
+        )
+        created.append(module)
+        return site
+
+    yield make
+    for module in created:
+        sys.modules.pop(module, None)
+
+
+RunCli = Callable[..., "subprocess.CompletedProcess[str]"]
+
+
+@pytest.fixture
+def run_cli() -> RunCli:
+    """Run the installed `skilldeck` console script in a child process, as a person would."""
+    script = Path(sys.executable).with_name("skilldeck")
+
+    def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [str(script), *args],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "NO_COLOR": "1", **(env or {})},
+            timeout=60,
+        )
+
+    return run

@@ -1,0 +1,156 @@
+"""The host: discovery through real entry points, isolation of broken plugins, explicit
+registration, tool addressing."""
+
+from __future__ import annotations
+
+import pytest
+
+from skilldeck import DuplicateSkillError, Host, Skill, UnknownToolError, hookimpl
+
+FIRST_PARTY = {"triage", "code", "architect"}
+
+GOOD_PLUGIN = """
+from skilldeck import Skill, hookimpl
+
+skill = Skill("extra", "An extra skill from a plugin made in the test.")
+
+@skill.tool
+def ping(text: str) -> str:
+    \"\"\"Answer pong.\"\"\"
+    return "pong"
+
+@hookimpl
+def skilldeck_register_skills(register):
+    register(skill)
+"""
+
+
+def test_first_party_plugins_are_discovered_from_their_distributions() -> None:
+    host = Host()
+    assert set(host.skills) >= FIRST_PARTY
+    assert host.load_errors == []
+    plugins = {info.name: info for info in host.plugins()}
+    assert plugins["triage"].distribution == "skilldeck-triage"
+    assert plugins["triage"].version == "0.1.0"
+    assert plugins["triage"].skills == ["triage"]
+    assert "skilldeck_register_skills" in plugins["triage"].hooks
+
+
+def test_a_plugin_that_raises_on_import_is_reported_and_the_others_load(
+    make_distribution,
+) -> None:
+    make_distribution("skilldeck-broken", "broken_plugin", "raise RuntimeError('boom')\n")
+    make_distribution("skilldeck-extra", "extra_plugin", GOOD_PLUGIN)
+    host = Host()
+    assert FIRST_PARTY | {"extra"} <= set(host.skills)
+    [error] = host.load_errors
+    assert error.plugin == "broken_plugin"
+    assert error.distribution == "skilldeck-broken"
+    assert error.phase == "import"
+    assert "RuntimeError: boom" in str(error)
+    assert "skilldeck-broken" in str(error)
+
+
+def test_a_plugin_that_fails_to_register_loses_only_itself(make_distribution) -> None:
+    make_distribution(
+        "skilldeck-halfway",
+        "halfway_plugin",
+        """
+        from skilldeck import Skill, hookimpl
+
+        @hookimpl
+        def skilldeck_register_skills(register):
+            register(Skill("half", "Registered before the failure."))
+            raise ValueError("cannot finish")
+        """,
+    )
+    host = Host()
+    assert "half" not in host.skills
+    assert set(host.skills) >= FIRST_PARTY
+    [error] = host.load_errors
+    assert error.phase == "register skills"
+    assert "ValueError: cannot finish" in error.error
+    assert host.pm.get_plugin("halfway_plugin") is None
+
+
+def test_duplicate_skill_name_names_both_plugins(make_distribution) -> None:
+    make_distribution(
+        "skilldeck-copycat",
+        "copycat_plugin",
+        """
+        from skilldeck import Skill, hookimpl
+
+        @hookimpl
+        def skilldeck_register_skills(register):
+            register(Skill("triage", "A second triage."))
+        """,
+    )
+    host = Host()
+    [error] = host.load_errors
+    assert "'triage' is registered by both copycat_plugin and triage" in error.error
+    assert error.plugin == "triage"
+    assert host.plugin_of("triage") == "copycat_plugin"  # entry points load in name order
+
+
+def test_load_plugins_env_narrows_by_distribution(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SKILLDECK_LOAD_PLUGINS", "skilldeck_triage, skilldeck-code")
+    assert set(Host().skills) == {"triage", "code"}
+    monkeypatch.setenv("SKILLDECK_LOAD_PLUGINS", "")
+    assert dict(Host().skills) == {}
+
+
+def test_explicit_registration_for_apps_and_tests() -> None:
+    skill = Skill("local", "Registered by the app.")
+
+    @skill.tool
+    def hello(name: str) -> str:
+        """Greet."""
+        return f"hello {name}"
+
+    class Plugin:
+        @hookimpl
+        def skilldeck_register_skills(self, register):  # type: ignore[no-untyped-def]
+            register(Skill("other", "Registered through a hook object."))
+
+    host = Host(discover=False, skills=[skill], plugins=[Plugin()])
+    assert set(host.skills) == {"local", "other"}
+    with pytest.raises(DuplicateSkillError, match="registered by both app and app"):
+        host.add_skill(Skill("local", "Again."))
+
+
+def test_tools_are_addressed_as_skill_dot_tool_and_by_api_name() -> None:
+    host = Host()
+    tool = host.tool("triage.classify")
+    assert host.tool("triage__classify") is tool
+    assert host.find_tool("triage__classify") is tool
+    assert host.find_tool("nope__nothing") is None
+    with pytest.raises(UnknownToolError, match=r"did you mean triage\.classify"):
+        host.tool("triage.clasify")
+
+
+def test_response_tools_for_a_subset() -> None:
+    host = Host()
+    names = [entry["name"] for entry in host.response_tools(["triage", "code.grep"])]
+    assert names == ["triage__classify", "triage__extract", "triage__rank", "code__grep"]
+    assert all(entry["strict"] for entry in host.response_tools())
+
+
+def test_event_observers_that_fail_do_not_stop_others() -> None:
+    seen: list[str] = []
+
+    class Broken:
+        @hookimpl
+        def skilldeck_event(self, event):  # type: ignore[no-untyped-def]
+            raise RuntimeError("observer failed")
+
+    class Recorder:
+        @hookimpl
+        def skilldeck_event(self, event):  # type: ignore[no-untyped-def]
+            seen.append(event.kind)
+
+    from skilldeck import Event
+
+    host = Host(discover=False, plugins=[Broken(), Recorder()])
+    failures = host.emit(Event("run_start", run_id="r1"))
+    assert seen == ["run_start"]
+    assert [str(f) for f in failures] == ["observer failed"]
