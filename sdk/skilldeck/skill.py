@@ -74,6 +74,7 @@ class Tool:
     output_type: Any = None
     output_schema: dict[str, Any] | None = None
     strict: bool = True
+    examples: tuple[dict[str, Any], ...] = ()
     context_param: str | None = None
     signature: FunctionSchema | None = field(default=None, repr=False)
 
@@ -134,6 +135,7 @@ class Tool:
             "handler": f"{self.handler.__module__}.{self.handler.__qualname__}",
             "is_async": self.is_async,
             "output_schema": self.output_schema,
+            "examples": list(self.examples),
         }
 
 
@@ -191,6 +193,7 @@ class Skill:
         output: Any = None,
         parameters: Mapping[str, Any] | None = None,
         strict: bool = True,
+        examples: Iterable[Mapping[str, Any]] = (),
     ) -> Callable[[F], F]: ...
 
     def tool(
@@ -208,12 +211,15 @@ class Skill:
         output: Any = None,
         parameters: Mapping[str, Any] | None = None,
         strict: bool = True,
+        examples: Iterable[Mapping[str, Any]] = (),
     ) -> F | Callable[[F], F]:
         """Declare a tool; the decorated function is its handler and is returned unchanged.
 
         Parameters come from the signature and its docstring unless `parameters=` gives a JSON
         Schema. `tier=None` means the tool runs locally; `ceiling` caps escalation (default
-        `full`); `output` is a type or JSON Schema the model's answer must satisfy.
+        `full`); `output` is a type or JSON Schema the model's answer must satisfy;
+        `examples` are argument sets that validate checks against the schema and that the
+        offline simulator and documentation use.
         """
 
         def declare(handler: F) -> F:
@@ -231,6 +237,7 @@ class Skill:
                     output=output,
                     parameters=parameters,
                     strict=strict,
+                    examples=examples,
                 )
             )
             return handler
@@ -257,6 +264,7 @@ def _build_tool(
     output: Any,
     parameters: Mapping[str, Any] | None,
     strict: bool,
+    examples: Iterable[Mapping[str, Any]],
 ) -> Tool:
     tool_name = name or handler.__name__
     where = f"skill {skill.name}, tool {tool_name}"
@@ -307,6 +315,7 @@ def _build_tool(
         output_type=output if output is not None and not isinstance(output, Mapping) else None,
         output_schema=_output_schema(where, output),
         strict=strict,
+        examples=tuple(dict(example) for example in examples),
         context_param=signature.context_param if signature else _context_param(handler),
         signature=signature,
     )

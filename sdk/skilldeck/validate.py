@@ -67,6 +67,9 @@ def _check_tool(tool: Tool, catalog: Catalog) -> Iterable[Problem]:
     if tool.output_schema is not None:
         for problem in strict_problems(tool.output_schema):
             yield Problem(f"{where}, output {problem.path}", problem.message)
+    for number, example in enumerate(tool.examples, start=1):
+        for wrong in tool.validator.problems(example):
+            yield Problem(f"{where}, example {number} {wrong.path}", wrong.message)
     if tool.tier is None:
         return
     profile = catalog.profile(tool.tier)

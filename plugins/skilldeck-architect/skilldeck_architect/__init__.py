@@ -40,7 +40,22 @@ class Assessment:
     open_questions: list[str]
 
 
-@skill.tool(tier="full", effort="high", max_output_tokens=16_000, output=Assessment)
+@skill.tool(
+    tier="full",
+    effort="high",
+    max_output_tokens=16_000,
+    output=Assessment,
+    examples=[
+        {
+            "proposal": (
+                "Wrap every outbound HTTP call in a retry layer: 5 attempts, exponential "
+                "backoff from 100 ms, retrying on any exception, shared by all services."
+            ),
+            "constraints": ["p99 latency under 800 ms", "payments must never be charged twice"],
+            "questions": ["Is retrying POST requests safe here?"],
+        }
+    ],
+)
 async def assess_design(
     ctx: Context, proposal: str, constraints: list[str], questions: list[str] | None = None
 ) -> Assessment:

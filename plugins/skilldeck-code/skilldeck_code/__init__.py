@@ -40,7 +40,24 @@ class Review:
     findings: list[Finding]
 
 
-@skill.tool(tier="mini", effort="medium", max_output_tokens=8_000, output=Review)
+EXAMPLE_DIFF = """\
+--- a/app/export.py
++++ b/app/export.py
+@@ -10,7 +10,9 @@ def export(rows):
+-    return clipboard.write(render(rows))
++    if clipboard is None:
++        return download(render(rows))
++    return clipboard.write(render(rows))
+"""
+
+
+@skill.tool(
+    tier="mini",
+    effort="medium",
+    max_output_tokens=8_000,
+    output=Review,
+    examples=[{"diff": EXAMPLE_DIFF, "focus": "correctness"}],
+)
 async def review_diff(
     ctx: Context,
     diff: str,
@@ -60,7 +77,7 @@ async def review_diff(
     return review
 
 
-@skill.tool
+@skill.tool(examples=[{"path": "README.md", "start_line": 1, "max_lines": 40}])
 def read_file(path: str, start_line: int = 1, max_lines: int = 400) -> str:
     """Read lines of a text file under the project root, numbered.
 
@@ -72,7 +89,7 @@ def read_file(path: str, start_line: int = 1, max_lines: int = 400) -> str:
     return read_lines(confined_root(), path, start_line, max_lines)
 
 
-@skill.tool
+@skill.tool(examples=[{"pattern": "def main", "path": ".", "glob": "*.py", "max_results": 20}])
 def grep(pattern: str, path: str = ".", glob: str = "*", max_results: int = 100) -> list[str]:
     """Search files under the project root for a regular expression.
 

@@ -62,7 +62,25 @@ def _label_schema(labels: list[str], multi_label: bool) -> dict[str, Any]:
     }
 
 
-@skill.tool(tier="nano", effort="low", max_output_tokens=1_000, ceiling="mini")
+BUG_REPORT = (
+    "Since 2.3 the export button does nothing on Safari 18; the console shows "
+    "'TypeError: navigator.clipboard is undefined'. Works in Firefox."
+)
+
+
+@skill.tool(
+    tier="nano",
+    effort="low",
+    max_output_tokens=1_000,
+    ceiling="mini",
+    examples=[
+        {
+            "text": BUG_REPORT,
+            "labels": ["bug", "feature request", "question"],
+            "multi_label": False,
+        }
+    ],
+)
 async def classify(
     ctx: Context,
     text: str,
@@ -86,7 +104,26 @@ async def classify(
     return Classification(**answer)
 
 
-@skill.tool(tier="nano", effort="low", max_output_tokens=4_000)
+@skill.tool(
+    tier="nano",
+    effort="low",
+    max_output_tokens=4_000,
+    examples=[
+        {
+            "text": BUG_REPORT,
+            "fields_schema": json.dumps(
+                {
+                    "type": "object",
+                    "properties": {
+                        "browser": {"type": ["string", "null"]},
+                        "version": {"type": ["string", "null"]},
+                        "error": {"type": ["string", "null"]},
+                    },
+                }
+            ),
+        }
+    ],
+)
 async def extract(ctx: Context, text: str, fields_schema: str) -> dict[str, Any]:
     """Extract the fields a JSON Schema describes from a text.
 
@@ -107,7 +144,22 @@ async def extract(ctx: Context, text: str, fields_schema: str) -> dict[str, Any]
     return result
 
 
-@skill.tool(tier="nano", effort="low", max_output_tokens=2_000)
+@skill.tool(
+    tier="nano",
+    effort="low",
+    max_output_tokens=2_000,
+    examples=[
+        {
+            "query": "clipboard export fails on Safari",
+            "candidates": [
+                "Safari blocks navigator.clipboard outside user gestures",
+                "Firefox PDF export is slow",
+                "Export button hidden on small screens",
+            ],
+            "top_k": 2,
+        }
+    ],
+)
 async def rank(
     ctx: Context, query: str, candidates: list[str], top_k: int | None = None
 ) -> Ranking:

@@ -1,0 +1,213 @@
+"""What a host app allows the dispatcher to do: tiers, output reservation, and money.
+
+The policy only ever narrows what a tool's declaration permits (DESIGN rule 2): a host can keep
+calls off a tier, pin them to one, cap how high they go, and refuse calls or runs that would
+cost too much. It never widens a declaration: a tool whose ceiling is `mini` never runs on
+`full`, whatever the policy says.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from .errors import BudgetExceeded, DeclarationError, DispatchError
+from .tiers import TIERS, Tier
+
+if TYPE_CHECKING:
+    from .binding import Binding
+    from .config import Config
+
+__all__ = ["DEFAULT_RESERVED_OUTPUT_TOKENS", "POLICY_KEYS", "Policy", "Reservation", "RunBudget"]
+
+#: Output reserved for a tool that declares no `max_output_tokens`: enough for a structured
+#: answer with some reasoning, small enough not to push calls up a tier for nothing.
+DEFAULT_RESERVED_OUTPUT_TOKENS = 4_096
+
+POLICY_KEYS = (
+    "allowed_tiers",
+    "force_tier",
+    "highest_tier",
+    "reserved_output_tokens",
+    "max_cost_per_call",
+    "max_cost_per_run",
+)
+
+
+@dataclass(frozen=True)
+class Policy:
+    """A host's limits. Costs are US dollars, compared with the binding's estimate, which is an
+    upper bound (see `Binding.estimated_cost`)."""
+
+    allowed_tiers: frozenset[Tier] = frozenset(TIERS)
+    force_tier: Tier | None = None
+    highest_tier: Tier | None = None
+    #: Output reserved for tools that declare no `max_output_tokens` (rule 4's "reserved").
+    reserved_output_tokens: int = DEFAULT_RESERVED_OUTPUT_TOKENS
+    max_cost_per_call: float | None = None
+    max_cost_per_run: float | None = None
+    _rank_blocked: dict[Tier, str] = field(
+        init=False, repr=False, compare=False, default_factory=dict
+    )
+
+    def __post_init__(self) -> None:
+        allowed = frozenset(Tier.parse(tier) for tier in self.allowed_tiers)
+        object.__setattr__(self, "allowed_tiers", allowed)
+        if self.force_tier is not None:
+            object.__setattr__(self, "force_tier", Tier.parse(self.force_tier))
+        if self.highest_tier is not None:
+            object.__setattr__(self, "highest_tier", Tier.parse(self.highest_tier))
+        problem = self._contradiction()
+        if problem:
+            raise DispatchError(f"policy: {problem}")
+        self._rank_blocked.update(
+            {tier: reason for tier in TIERS if (reason := self._why_blocked(tier)) is not None}
+        )
+
+    def _contradiction(self) -> str | None:
+        if not self.allowed_tiers:
+            return "allowed_tiers is empty: no call could ever be bound"
+        force, highest = self.force_tier, self.highest_tier
+        if force is not None and force not in self.allowed_tiers:
+            return f"force_tier {force} is not among allowed_tiers"
+        if force is not None and highest is not None and force > highest:
+            return f"force_tier {force} is above highest_tier {highest}"
+        if highest is not None and not any(tier <= highest for tier in self.allowed_tiers):
+            return f"no allowed tier is at or below highest_tier {highest}"
+        if self.reserved_output_tokens < 0:
+            return f"reserved_output_tokens must be >= 0, got {self.reserved_output_tokens}"
+        for name in ("max_cost_per_call", "max_cost_per_run"):
+            value = getattr(self, name)
+            if value is not None and value < 0:
+                return f"{name} must be >= 0, got {value}"
+        return None
+
+    def _why_blocked(self, tier: Tier) -> str | None:
+        if self.force_tier is not None and tier != self.force_tier:
+            return f"policy forces {self.force_tier}"
+        if tier not in self.allowed_tiers:
+            return f"policy forbids {tier}"
+        if self.highest_tier is not None and tier > self.highest_tier:
+            return f"policy forbids {tier} (highest tier {self.highest_tier})"
+        return None
+
+    def blocks(self, tier: Tier) -> str | None:
+        """Why the policy keeps calls off `tier`, in words, or None when it allows it."""
+        return self._rank_blocked.get(tier)
+
+    def run_budget(self) -> RunBudget:
+        """A fresh accumulator for one run, limited by `max_cost_per_run`."""
+        return RunBudget(self.max_cost_per_run)
+
+    @classmethod
+    def from_config(cls, config: Config) -> Policy:
+        """The `[tool.skilldeck.policy]` table (or `[policy]` of skilldeck.toml)."""
+        from .config import ConfigError
+
+        table = config.table("policy")
+        values: dict[str, Any] = {}
+        for key, value in table.items():
+            where = config.where("policy", key=key)
+            if key not in POLICY_KEYS:
+                raise ConfigError(f"{where}: unknown key: use one of {', '.join(POLICY_KEYS)}")
+            try:
+                values[key] = _parse(key, value)
+            except (ValueError, DeclarationError) as error:
+                raise ConfigError(f"{where}: {error}") from None
+        try:
+            return cls(**values)
+        except DispatchError as error:
+            raise ConfigError(f"{config.where('policy')}: {error}") from None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "allowed_tiers": [tier.value for tier in TIERS if tier in self.allowed_tiers],
+            "force_tier": self.force_tier.value if self.force_tier else None,
+            "highest_tier": self.highest_tier.value if self.highest_tier else None,
+            "reserved_output_tokens": self.reserved_output_tokens,
+            "max_cost_per_call": self.max_cost_per_call,
+            "max_cost_per_run": self.max_cost_per_run,
+        }
+
+
+def _parse(key: str, value: Any) -> Any:
+    if key == "allowed_tiers":
+        if isinstance(value, str) or not isinstance(value, Iterable):
+            raise ValueError(f"expected a list of tiers, got {value!r}")
+        return frozenset(Tier.parse(item) for item in value)
+    if key in ("force_tier", "highest_tier"):
+        if not isinstance(value, str):
+            raise ValueError(f"expected a tier name, got {value!r}")
+        return Tier.parse(value)
+    if key == "reserved_output_tokens":
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            raise ValueError(f"expected an integer >= 0, got {value!r}")
+        return value
+    if not isinstance(value, int | float) or isinstance(value, bool) or value < 0:
+        raise ValueError(f"expected a number of US dollars >= 0, got {value!r}")
+    return float(value)
+
+
+@dataclass(frozen=True)
+class Reservation:
+    """Money set aside for one call until the runtime settles it with the real cost."""
+
+    amount: float
+    label: str
+
+
+class RunBudget:
+    """The money of one run: what was spent, and what running calls have set aside.
+
+    Calls run concurrently, so a check followed by a charge would let several calls pass the
+    same remaining dollars; `reserve` sets a call's estimate aside under a lock instead, and
+    `settle` swaps it for the real cost when the call ends.
+    """
+
+    def __init__(self, limit: float | None = None) -> None:
+        self.limit = limit
+        self.spent = 0.0
+        self.reserved = 0.0
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return (
+            f"RunBudget(limit={self.limit}, spent={self.spent:.6f}, reserved={self.reserved:.6f})"
+        )
+
+    @property
+    def remaining(self) -> float | None:
+        if self.limit is None:
+            return None
+        return max(self.limit - self.spent - self.reserved, 0.0)
+
+    def reserve(self, binding: Binding) -> Reservation:
+        """Set aside the binding's estimated cost, or raise `BudgetExceeded` if it would not fit."""
+        amount = binding.estimated_cost
+        label = f"{binding.tool} on {binding.model}" if binding.model else binding.tool
+        with self._lock:
+            if self.limit is not None and self.spent + self.reserved + amount > self.limit:
+                raise BudgetExceeded(
+                    f"{label} may cost up to ${amount:,.4f}, but the run budget of "
+                    f"${self.limit:,.4f} has ${self.limit - self.spent - self.reserved:,.4f} "
+                    f"left (spent ${self.spent:,.4f}, set aside ${self.reserved:,.4f})"
+                )
+            self.reserved += amount
+        return Reservation(amount, label)
+
+    def settle(self, reservation: Reservation, actual_cost: float) -> None:
+        """Replace a reservation by what the call really cost (0.0 when it made no request)."""
+        with self._lock:
+            self.reserved = max(self.reserved - reservation.amount, 0.0)
+            self.spent += actual_cost
+
+    def charge(self, cost: float) -> None:
+        """Add a cost that had no reservation (a planner turn). It is never refused, since the
+        money is already spent; the next `reserve` sees it."""
+        with self._lock:
+            self.spent += cost
+
+    def to_dict(self) -> Mapping[str, float | None]:
+        return {"limit": self.limit, "spent": self.spent, "reserved": self.reserved}
