@@ -7,13 +7,14 @@ whichever tier the dispatcher chose, under a Runner or under the test harness.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
 from .errors import RunError
 
 if TYPE_CHECKING:
+    import asyncio
+
     from .dispatch import Binding, Call
 
 
@@ -71,6 +72,8 @@ class Context:
         self, input: Any, *, instructions: str | None = None, output: Any = None
     ) -> Any:
         """`respond` for sync handlers, which the runtime runs in worker threads."""
+        import asyncio
+
         if self._loop is None:
             return asyncio.run(self.respond(input, instructions=instructions, output=output))
         future = asyncio.run_coroutine_threadsafe(

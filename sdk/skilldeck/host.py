@@ -17,12 +17,14 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 from . import hookspecs, problems
+from .catalog import Catalog, ModelProfile
+from .config import Config, load_config
+from .dispatch import Call, Counting, Dispatcher, Policy
 from .errors import DuplicateSkillError, PluginError, UnknownToolError
 from .problems import Problem
 from .skill import API_SEPARATOR, Skill, Tool
 
 if TYPE_CHECKING:
-    from .catalog import Catalog
     from .events import Event
 
 __all__ = ["ENTRY_POINT_GROUP", "LOAD_PLUGINS_ENV", "Host", "LoadError", "PluginInfo"]
@@ -109,6 +111,7 @@ class Host:
         discover: bool = True,
         plugins: Iterable[object] = (),
         skills: Iterable[Skill] = (),
+        config: Config | None = None,
     ) -> None:
         self.pm = pluggy.PluginManager(hookspecs.PROJECT)
         self.pm.add_hookspecs(hookspecs)
@@ -118,6 +121,7 @@ class Host:
         self._by_api_name: dict[str, Tool] = {}
         self._info: dict[str, PluginInfo] = {}
         self.load_errors: list[LoadError] = []
+        self._config = config
         self._catalog: Catalog | None = None
         if discover:
             self.discover()
@@ -308,17 +312,37 @@ class Host:
     # -- what the host decides and tells ----------------------------------------------------
 
     @property
-    def catalog(self) -> Catalog:
-        """The model catalog: defaults, then config and environment, then plugin profiles."""
-        if self._catalog is None:
-            from .catalog import Catalog
+    def config(self) -> Config:
+        """`[tool.skilldeck]` of pyproject.toml or skilldeck.toml, found from the working
+        directory (or the one given to the host)."""
+        if self._config is None:
+            self._config = load_config()
+        return self._config
 
-            self._catalog = Catalog.load()
+    @property
+    def catalog(self) -> Catalog:
+        """The model catalog: defaults and plugin profiles, under the user's settings file and
+        environment, which always win over plugins."""
+        if self._catalog is None:
+            self._catalog = Catalog.load(self.config)
         return self._catalog
 
-    def choose_binding(self, call: Any, candidates: Sequence[Any]) -> Any:
-        """Rule 7: the first plugin's `skilldeck_bind` answer, or None."""
-        return self.pm.hook.skilldeck_bind(call=call, candidates=list(candidates))
+    def policy(self) -> Policy:
+        """The policy of the settings file's `policy` table (all tiers allowed by default)."""
+        return Policy.from_config(self.config)
+
+    def dispatcher(
+        self, policy: Policy | None = None, *, counting: Counting = "when-needed"
+    ) -> Dispatcher:
+        """A dispatcher over this host's catalog, with the `skilldeck_bind` plugins as rule 7."""
+        chooser = self._choose if self.pm.hook.skilldeck_bind.get_hookimpls() else None
+        return Dispatcher(self.catalog, policy or self.policy(), chooser=chooser, counting=counting)
+
+    def _choose(self, call: Call, candidates: Sequence[ModelProfile]) -> ModelProfile | None:
+        choice: ModelProfile | None = self.pm.hook.skilldeck_bind(
+            call=call, candidates=list(candidates)
+        )
+        return choice
 
     def emit(self, event: Event) -> list[BaseException]:
         """Tell every `skilldeck_event` observer; an observer's failure never stops a run."""

@@ -23,6 +23,8 @@ COMMANDS: dict[str, str] = {
     "skills": "listing:skills",
     "inspect": "listing:inspect_",
     "validate": "validate:validate",
+    "models": "models:models",
+    "dispatch": "dispatch:dispatch",
 }
 
 

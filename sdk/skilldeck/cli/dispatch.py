@@ -1,0 +1,161 @@
+"""`skilldeck dispatch`: how calls would be bound, and why, without calling any model."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from typing import IO, Any
+
+import click
+
+from skilldeck.binding import LOCAL, WorkloadSummary
+from skilldeck.cli.listing import load_host
+from skilldeck.cli.output import EXIT_FAILED, EXIT_USAGE, echo_json, error_exit, table, use_color
+from skilldeck.cli.policy_options import build_policy, policy_options
+from skilldeck.dispatch import Call, Dispatcher, bind_workload
+from skilldeck.host import Host
+from skilldeck.tiers import Tier
+
+
+@click.command()
+@click.argument("tool", required=False)
+@click.option("--args", "arguments", metavar="JSON", help="The call's arguments, a JSON object.")
+@click.option(
+    "--input-file",
+    type=click.File("r", encoding="utf-8"),
+    help="The text the tool sends to its model ('-' reads stdin); default: the arguments.",
+)
+@click.option(
+    "--workload",
+    type=click.File("rb"),
+    help="Bind many calls: a JSONL file, one call a line ('-' reads stdin).",
+)
+@click.option("--exact", is_flag=True, help="Count every call's tokens, even when it fits.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@policy_options
+def dispatch(
+    tool: str | None,
+    arguments: str | None,
+    input_file: IO[str] | None,
+    workload: IO[bytes] | None,
+    exact: bool,
+    as_json: bool,
+    **policy: Any,
+) -> None:
+    """Show the binding of a call to a tier and model, with its reasons.
+
+    TOOL is `skill.tool`. With --workload, each line is {"tool": "skill.tool", "arguments":
+    {...}, "input": "..."} and a summary per tier compares the workload with all calls on full.
+    """
+    host = load_host()
+    dispatcher = host.dispatcher(
+        build_policy(host.policy(), policy), counting="always" if exact else "when-needed"
+    )
+    if workload is not None:
+        if tool or arguments or input_file:
+            error_exit("--workload takes no TOOL, --args or --input-file", EXIT_USAGE)
+        _workload(host, dispatcher, workload, as_json)
+        return
+    if not tool:
+        error_exit("name a tool (`skill.tool`) or give --workload FILE.jsonl", EXIT_USAGE)
+    call = Call(
+        host.tool(tool),
+        arguments=_arguments(host, tool, arguments),
+        input=input_file.read() if input_file else None,
+        call_id="cli",
+    )
+    binding = dispatcher.bind(call)
+    if as_json:
+        echo_json(binding.to_dict())
+    else:
+        click.echo(binding.explain())
+
+
+def _arguments(host: Host, tool: str, text: str | None) -> dict[str, Any]:
+    if text is None:
+        return {}
+    try:
+        value = json.loads(text)
+    except ValueError as error:
+        error_exit(f'--args is not JSON: {error}; pass an object like \'{{"text": "hi"}}\'', 2)
+    if not isinstance(value, dict):
+        error_exit('--args must be a JSON object, e.g. \'{"text": "hi"}\'', EXIT_USAGE)
+    for problem in host.tool(tool).validator.problems(value):
+        click.echo(f"warning: argument {problem.path}: {problem.message}", err=True)
+    return value
+
+
+def _workload(host: Host, dispatcher: Dispatcher, source: IO[bytes], as_json: bool) -> None:
+    summary = WorkloadSummary(full=host.catalog.profile(Tier.FULL))
+    errors: list[dict[str, Any]] = []
+    for result in bind_workload(_lines(source), host.tool, dispatcher, summary=summary):
+        if not result.ok:
+            errors.append(result.to_dict())
+            if not as_json:
+                click.echo(f"line {result.line}: {result.error} (skipped)", err=True)
+    if as_json:
+        echo_json({**summary.to_dict(), "failed_lines": errors})
+    else:
+        click.echo(_summary_table(summary))
+    if errors:
+        sys.exit(EXIT_FAILED)
+
+
+def _lines(source: IO[bytes]) -> Iterator[str]:
+    """The file's lines, with a progress bar on stderr by bytes read (no pre-pass to count)."""
+    size = _size(source)
+    with click.progressbar(
+        length=size or 1,
+        label="binding",
+        file=sys.stderr,
+        color=use_color(),
+        hidden=size is None or not sys.stderr.isatty(),
+    ) as bar:
+        for raw in source:
+            bar.update(len(raw))
+            yield raw.decode("utf-8", errors="replace")
+
+
+def _size(source: IO[bytes]) -> int | None:
+    try:
+        return source.seek(0, 2) - source.seek(0)
+    except (OSError, ValueError):
+        return None  # stdin or a pipe
+
+
+def _summary_table(summary: WorkloadSummary) -> str:
+    rows = [
+        (
+            name,
+            totals.calls,
+            totals.escalated,
+            totals.input_tokens,
+            f"${totals.estimated_cost:,.4f}",
+            f"{totals.mean_latency:,.2f}",
+        )
+        for name, totals in summary.tiers.items()
+        if totals.calls or name != LOCAL
+    ]
+    full = summary.all_on_full
+    rows.append(
+        (
+            "all on full",
+            full.calls,
+            0,
+            full.input_tokens,
+            f"${full.estimated_cost:,.4f}",
+            f"{full.mean_latency:,.2f}",
+        )
+    )
+    headers = ("tier", "calls", "escalated", "input tokens", "est. cost", "mean latency s")
+    lines = [table(headers, rows)]
+    ratio = summary.cost_ratio
+    if ratio is not None:
+        lines.append(
+            f"{summary.calls:,} calls bound, {summary.failed:,} failed; estimated cost "
+            f"${summary.estimated_cost:,.4f} is {ratio:.1%} of all on {summary.full.model}."
+        )
+    if not summary.exact:
+        lines.append("Token figures are upper bounds where calls were not tokenized (--exact).")
+    return "\n".join(lines)
