@@ -7,7 +7,7 @@ whichever tier the dispatcher chose, under a Runner or under the test harness.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from typing import TYPE_CHECKING, Any, Protocol
 
 from .errors import RunError
@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     import asyncio
 
     from .dispatch import Binding, Call
+    from .skill import Tool
 
 
 class Responder(Protocol):
@@ -41,7 +42,6 @@ class Context:
         loop: asyncio.AbstractEventLoop | None = None,
         depth: int = 0,
         run_id: str | None = None,
-        on_escalate: Callable[[Binding], None] | None = None,
     ) -> None:
         self.call = call
         self.binding = binding
@@ -49,11 +49,16 @@ class Context:
         self.run_id = run_id
         self._responder = responder
         self._loop = loop
-        self._on_escalate = on_escalate
 
     def __repr__(self) -> str:
         bound = self.binding.model if self.binding else "unbound"
-        return f"Context({self.call.tool.qualified_name}, {bound})"
+        return f"Context({self.tool.qualified_name}, {bound})"
+
+    @property
+    def tool(self) -> Tool:
+        """The tool being called (the call's tool, as the skill declared it)."""
+        tool: Tool = self.call.tool  # type: ignore[assignment]
+        return tool
 
     async def respond(
         self, input: Any, *, instructions: str | None = None, output: Any = None
@@ -63,7 +68,7 @@ class Context:
         """
         if self._responder is None:
             raise RunError(
-                f"{self.call.tool.qualified_name} called ctx.respond outside a run: "
+                f"{self.tool.qualified_name} called ctx.respond outside a run: "
                 "run it through skilldeck.Runner, or skilldeck.testing's run_tool in tests"
             )
         return await self._responder(self, input, instructions=instructions, output=output)
@@ -80,9 +85,3 @@ class Context:
             self.respond(input, instructions=instructions, output=output), self._loop
         )
         return future.result()
-
-    def rebind(self, binding: Binding) -> None:
-        """Record an escalation: later `respond` calls of this handler use the new binding."""
-        self.binding = binding
-        if self._on_escalate is not None:
-            self._on_escalate(binding)

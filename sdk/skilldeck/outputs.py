@@ -1,0 +1,110 @@
+"""What goes back to the model: tool results and structured errors as `function_call_output`
+text, and structured answers parsed and checked against their schema.
+
+A model acts on an error it can read, so every failure a call can meet (unknown tool, arguments
+that are not JSON or fail the schema, a call too large, a handler that raised, a timeout)
+becomes a JSON object with an `error` kind and a message, never a crash of the run.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import json
+from collections.abc import Callable, Mapping
+from functools import lru_cache
+from typing import Any
+
+from .arguments import ArgumentValidator
+from .errors import RunError
+from .schema import python_converter, to_strict, type_schema
+
+__all__ = ["InvalidOutput", "OutputSpec", "error_output", "output_spec", "result_output"]
+
+
+class InvalidOutput(RunError):
+    """A model's answer that is not JSON or fails its output schema."""
+
+
+def error_output(kind: str, message: str, **details: Any) -> str:
+    return json.dumps({"error": kind, "message": message, **details}, ensure_ascii=False)
+
+
+def result_output(value: Any) -> str:
+    """A handler's return value as the text of a `function_call_output`."""
+    if isinstance(value, str):
+        return value
+    return json.dumps(jsonable(value), ensure_ascii=False)
+
+
+def jsonable(value: Any) -> Any:
+    """Plain JSON values from dataclasses, pydantic models, enums, tuples and sets."""
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    if isinstance(value, enum.Enum):
+        return jsonable(value.value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if hasattr(value, "model_dump"):
+        return value.model_dump(mode="json")
+    if isinstance(value, Mapping):
+        return {str(key): jsonable(item) for key, item in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [jsonable(item) for item in value]
+    return str(value)
+
+
+@dataclasses.dataclass(frozen=True)
+class OutputSpec:
+    """The schema a structured answer must meet, and how to make a Python value of it."""
+
+    schema: dict[str, Any]
+    convert: Callable[[Any], Any]
+    validator: ArgumentValidator
+
+    def parse(self, text: str) -> Any:
+        try:
+            value = json.loads(text)
+        except ValueError as error:
+            raise InvalidOutput(f"the answer is not JSON: {error}") from None
+        problems = self.validator.problems(value)
+        if problems:
+            listed = "; ".join(f"{p.path}: {p.message}" for p in problems[:5])
+            raise InvalidOutput(f"the answer fails its output schema: {listed}")
+        return self.convert(value)
+
+    def text_format(self) -> dict[str, Any]:
+        return {
+            "format": {
+                "type": "json_schema",
+                "name": "output",
+                "schema": self.schema,
+                "strict": True,
+            }
+        }
+
+
+def output_spec(
+    output: Any, default_schema: dict[str, Any] | None, default_type: Any
+) -> OutputSpec | None:
+    """The spec for `ctx.respond(output=...)`: a type, a JSON Schema, or the tool's own."""
+    if output is None:
+        if default_type is not None:
+            return _type_spec(default_type)
+        if default_schema is not None:
+            return OutputSpec(default_schema, _identity, ArgumentValidator(default_schema))
+        return None
+    if isinstance(output, Mapping):
+        schema = to_strict(dict(output))
+        return OutputSpec(schema, _identity, ArgumentValidator(schema))
+    return _type_spec(output)
+
+
+@lru_cache(maxsize=256)
+def _type_spec(tp: Any) -> OutputSpec:
+    schema = type_schema(tp)
+    return OutputSpec(schema, python_converter(tp), ArgumentValidator(schema))
+
+
+def _identity(value: Any) -> Any:
+    return value

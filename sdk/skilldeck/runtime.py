@@ -1,0 +1,635 @@
+"""The runner: a planner model calls the host's tools over the Responses API; every call is
+bound by the dispatcher and executed (model-backed ones on their bound model) in parallel;
+every model request is priced into the ledger and written to the trace.
+
+The `openai` client is imported only when a run starts, so hosts that merely load or validate
+skills never pay for it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import traceback
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .arguments import InvalidArguments
+from .binding import Binding
+from .catalog import ModelProfile
+from .context import Context
+from .dispatch import Call, Dispatcher, Policy, RunBudget
+from .errors import DispatchError, RunError, SkilldeckError
+from .host import Host
+from .ledger import PLANNER, Ledger
+from .outputs import InvalidOutput, error_output, output_spec, result_output
+from .policy import Reservation
+from .skill import Tool
+from .tiers import Tier
+from .trace import Tracer
+
+__all__ = ["CallRecord", "MaxTurnsExceeded", "ModelFailed", "RunResult", "Runner"]
+
+DEFAULT_INSTRUCTIONS = """\
+You coordinate skills. Break the task into the narrow subtasks the tools below handle, call
+independent tools in parallel, and use their results to answer. A tool output that is a JSON
+object with an "error" key explains what went wrong: correct the call or work around it."""
+
+
+class ModelFailed(RunError):
+    """A model request failed on every tier the call could escalate to."""
+
+
+class MaxTurnsExceeded(RunError):
+    """The planner did not answer within `max_turns`; `.result` keeps the partial run."""
+
+    def __init__(self, message: str, result: RunResult) -> None:
+        super().__init__(message)
+        self.result = result
+
+
+@dataclass
+class CallRecord:
+    """One tool call of a run: its binding, what went back to the model, and escalations."""
+
+    call_id: str
+    tool: str
+    arguments: Any
+    depth: int = 0
+    binding: Binding | None = None
+    output: str = ""
+    error: str | None = None
+    escalations: list[str] = field(default_factory=list)
+    duration: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "call_id": self.call_id,
+            "tool": self.tool,
+            "arguments": self.arguments,
+            "depth": self.depth,
+            "binding": self.binding.to_dict() if self.binding else None,
+            "ok": self.ok,
+            "error": self.error,
+            "escalations": self.escalations,
+            "duration": self.duration,
+            "output": self.output,
+        }
+
+
+@dataclass
+class RunResult:
+    run_id: str
+    final_output: str
+    calls: list[CallRecord]
+    ledger: Ledger
+    turns: int
+    transcript: list[Any]
+    planner_model: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id,
+            "final_output": self.final_output,
+            "planner_model": self.planner_model,
+            "turns": self.turns,
+            "calls": [call.to_dict() for call in self.calls],
+            "ledger": self.ledger.to_dict(),
+        }
+
+
+@dataclass
+class _Run:
+    """The state one run shares between its turns, its calls and their nested loops."""
+
+    run_id: str
+    dispatcher: Dispatcher
+    budget: RunBudget
+    ledger: Ledger
+    tracer: Tracer
+    slots: asyncio.Semaphore
+    calls: list[CallRecord] = field(default_factory=list)
+
+
+class Runner:
+    """Runs tasks with a host's tools. Use `await runner.run(task)`, or `runner.run_sync(task)`.
+
+    `client` is an `openai.AsyncOpenAI` to use for every model without its own `base_url`;
+    by default one is made from `OPENAI_API_KEY` and `OPENAI_BASE_URL`.
+    """
+
+    def __init__(
+        self,
+        host: Host,
+        *,
+        tools: Sequence[str] | None = None,
+        instructions: str | None = None,
+        planner_tier: Tier | str = Tier.FULL,
+        planner_effort: str | None = None,
+        policy: Policy | None = None,
+        concurrency: int = 16,
+        max_turns: int = 10,
+        tool_timeout: float = 300.0,
+        max_depth: int = 2,
+        store: bool = True,
+        client: Any = None,
+        trace: str | Path | None = None,
+    ) -> None:
+        if concurrency < 1 or max_turns < 1 or max_depth < 0 or tool_timeout <= 0:
+            raise RunError(
+                "concurrency and max_turns must be >= 1, max_depth >= 0, tool_timeout > 0"
+            )
+        self.host = host
+        self.tools = host.select(tools)
+        self.instructions = instructions
+        self.planner_tier = Tier.parse(planner_tier)
+        self.planner_effort = planner_effort
+        self.policy = policy
+        self.concurrency = concurrency
+        self.max_turns = max_turns
+        self.tool_timeout = tool_timeout
+        self.max_depth = max_depth
+        self.store = store
+        self.trace = trace
+        self._client = client
+        self._clients: dict[str, Any] = {}
+
+    # -- entry points -----------------------------------------------------------------------
+
+    def run_sync(self, task: str) -> RunResult:
+        return asyncio.run(self.run(task))
+
+    async def run(self, task: str) -> RunResult:
+        catalog = self.host.catalog
+        policy = self.policy or self.host.policy()
+        run = _Run(
+            run_id=f"run_{uuid.uuid4().hex[:12]}",
+            dispatcher=self.host.dispatcher(policy),
+            budget=policy.run_budget(),
+            ledger=Ledger(full=catalog.profile(Tier.FULL)),
+            tracer=Tracer("", self.host, self.trace),
+            slots=asyncio.Semaphore(self.concurrency),
+        )
+        run.tracer.run_id = run.run_id
+        planner = catalog.profile(self.planner_tier)
+        run.tracer.emit(
+            "run_start",
+            task=task,
+            planner=planner.model,
+            tools=[tool.qualified_name for tool in self.tools],
+            policy=policy.to_dict(),
+        )
+        try:
+            result = await self._loop(
+                run, planner, task, self._planner_instructions(), self.tools, depth=0
+            )
+        except BaseException as error:  # cancelled or failed: the trace still ends the run
+            run.tracer.emit("run_end", ok=False, error=str(error), **_totals(run.ledger))
+            raise
+        else:
+            run.tracer.emit("run_end", ok=True, **_totals(run.ledger))
+            return result
+        finally:
+            run.tracer.close()
+
+    def _planner_instructions(self) -> str:
+        skills = {tool.skill.name: tool.skill for tool in self.tools}
+        listing = "\n".join(f"- {skill.name}: {skill.description}" for skill in skills.values())
+        parts = [self.instructions or DEFAULT_INSTRUCTIONS]
+        if listing:
+            parts.append(f"Skills:\n{listing}")
+        return "\n\n".join(parts)
+
+    # -- the tool loop ----------------------------------------------------------------------
+
+    async def _loop(
+        self,
+        run: _Run,
+        profile: ModelProfile,
+        task: str | list[Any],
+        instructions: str,
+        tools: Sequence[Any],
+        *,
+        depth: int,
+        effort: str | None = None,
+        caller: str = PLANNER,
+    ) -> RunResult:
+        transcript: list[Any] = (
+            [{"role": "user", "content": task}] if isinstance(task, str) else list(task)
+        )
+        pending: list[Any] = list(transcript)
+        previous: str | None = None
+        entries = [tool.response_tool() for tool in tools]
+        effort = profile.effort_for(effort or self.planner_effort)
+        for turn in range(1, self.max_turns + 1):
+            params: dict[str, Any] = {
+                "model": profile.model,
+                "instructions": instructions,
+                "tools": entries,
+                "parallel_tool_calls": True,
+                "store": self.store,
+            }
+            if effort:
+                params["reasoning"] = {"effort": effort}
+            if self.store:
+                params["input"] = pending
+                if previous:
+                    params["previous_response_id"] = previous
+            else:
+                params["input"] = transcript
+                params["include"] = ["reasoning.encrypted_content"]
+            response = await self._request(
+                run, profile, params, call_id=None, tool=caller, effort=effort, depth=depth
+            )
+            produced = [_plain(item) for item in response.output or []]
+            transcript += produced
+            calls = [item for item in response.output or [] if item.type == "function_call"]
+            if not calls:
+                return RunResult(
+                    run_id=run.run_id,
+                    final_output=response.output_text or "",
+                    calls=run.calls,
+                    ledger=run.ledger,
+                    turns=turn,
+                    transcript=transcript,
+                    planner_model=profile.model,
+                )
+            async with asyncio.TaskGroup() as group:
+                tasks = [
+                    group.create_task(self._execute(run, item, tools, depth)) for item in calls
+                ]
+            outputs = [
+                {"type": "function_call_output", "call_id": item.call_id, "output": task.result()}
+                for item, task in zip(calls, tasks, strict=True)
+            ]
+            transcript += outputs
+            pending = outputs
+            previous = response.id
+        partial = RunResult(
+            run.run_id, "", run.calls, run.ledger, self.max_turns, transcript, profile.model
+        )
+        raise MaxTurnsExceeded(
+            f"no final answer after {self.max_turns} turns (max_turns); the partial transcript "
+            "is in the error's .result: raise max_turns or narrow the task",
+            partial,
+        )
+
+    # -- one call ---------------------------------------------------------------------------
+
+    async def _execute(self, run: _Run, item: Any, offered: Sequence[Tool], depth: int) -> str:
+        """Run one function call to its output text; every failure becomes an error output."""
+        tool = self.host.find_tool(item.name)
+        if tool not in offered:
+            tool = None  # installed, but not offered to this loop: the model may not call it
+        record = CallRecord(item.call_id, tool.qualified_name if tool else item.name, None, depth)
+        run.calls.append(record)
+        started = time.perf_counter()
+        run.tracer.emit("call_start", call_id=item.call_id, tool=record.tool, depth=depth)
+        try:
+            if tool is None:
+                names = ", ".join(t.api_name for t in offered)
+                record.error = f"unknown tool {item.name!r}"
+                output = error_output("unknown_tool", f"no tool named {item.name!r}; use: {names}")
+            else:
+                output = await self._call(run, tool, item, record, depth)
+        except Exception as error:  # the handler's own exception: the model gets the message
+            record.error = f"{type(error).__name__}: {error}"
+            output = error_output("tool_failed", str(error), type=type(error).__name__)
+            run.tracer.emit(
+                "error",
+                call_id=item.call_id,
+                tool=record.tool,
+                traceback="".join(traceback.format_exception(error)),
+            )
+        record.output = output
+        record.duration = time.perf_counter() - started
+        run.tracer.emit(
+            "call_end",
+            call_id=item.call_id,
+            tool=record.tool,
+            ok=record.ok,
+            error=record.error,
+            duration=record.duration,
+            escalations=record.escalations,
+        )
+        return output
+
+    async def _call(self, run: _Run, tool: Tool, item: Any, record: CallRecord, depth: int) -> str:
+        try:
+            arguments = tool.validator.check(item.arguments)
+        except InvalidArguments as error:
+            record.arguments = item.arguments
+            record.error = error.message
+            return error_output(**error.to_output())
+        record.arguments = arguments
+        call = Call(tool, arguments=arguments, call_id=item.call_id)
+        held: list[Reservation] = []
+        try:
+            binding = run.dispatcher.bind(call)
+            if not binding.local:
+                held.append(run.budget.reserve(binding))
+        except DispatchError as error:
+            record.error = str(error)
+            return error_output("cannot_bind", str(error))
+        record.binding = binding
+        run.tracer.emit("binding", **binding.to_dict())
+        spent_before = _spent_on(run.ledger, call.call_id)
+        try:
+            result = await asyncio.wait_for(
+                self._invoke(run, tool, call, binding, record, held, depth), self.tool_timeout
+            )
+        except TimeoutError:
+            record.error = f"timed out after {self.tool_timeout:g} s"
+            return error_output(
+                "timeout", f"{tool.qualified_name} did not finish within {self.tool_timeout:g} s"
+            )
+        except (ModelFailed, InvalidOutput) as error:
+            record.error = str(error)
+            return error_output("model_failed", str(error))
+        finally:
+            spent = _spent_on(run.ledger, call.call_id) - spent_before
+            for index, reservation in enumerate(held):
+                run.budget.settle(reservation, spent if index == 0 else 0.0)
+        return result_output(result)
+
+    async def _invoke(
+        self,
+        run: _Run,
+        tool: Tool,
+        call: Call,
+        binding: Binding,
+        record: CallRecord,
+        held: list[Reservation],
+        depth: int,
+    ) -> Any:
+        kwargs = tool.to_python(call.arguments)
+        if tool.context_param:
+            kwargs[tool.context_param] = _RunContext(
+                self, run, record, call, binding, held, asyncio.get_running_loop(), depth
+            )
+        if tool.is_async:
+            return await tool.handler(**kwargs)
+        return await asyncio.to_thread(tool.handler, **kwargs)
+
+    # -- model requests ---------------------------------------------------------------------
+
+    async def respond(
+        self,
+        ctx: Context,
+        input: Any,
+        *,
+        instructions: str | None,
+        output: Any,
+    ) -> Any:
+        """`ctx.respond`: the bound model answers; a failure escalates one tier (rule 8).
+
+        The request is measured again with what it really sends: a handler may send far more
+        (or less) than its arguments, and the binding follows, never below the call's tier.
+        """
+        assert isinstance(ctx, _RunContext)
+        run, tool = ctx.run_state, ctx.tool
+        spec = output_spec(output, tool.output_schema, tool.output_type)
+        call = Call(
+            tool,
+            arguments=ctx.call.arguments,
+            input=input,
+            instructions=instructions,
+            call_id=ctx.call.call_id,
+        )
+        try:
+            binding = self._at_least(run, run.dispatcher.bind(call), ctx.binding)
+        except DispatchError as error:
+            raise ModelFailed(str(error)) from None
+        if ctx.binding is not None and binding.tier != ctx.binding.tier:
+            self._escalated(ctx, ctx.binding, binding, binding.reasons[-1])
+        while True:
+            profile = binding.profile
+            assert profile is not None  # a model-backed binding always carries its profile
+            params: dict[str, Any] = {
+                "model": profile.model,
+                "input": input,
+                "instructions": call.sent_instructions,
+                "max_output_tokens": binding.reserved_output_tokens,
+                "store": False,
+            }
+            if binding.effort:
+                params["reasoning"] = {"effort": binding.effort}
+            if spec is not None:
+                params["text"] = spec.text_format()
+            try:
+                async with run.slots:
+                    response = await self._request(
+                        run,
+                        profile,
+                        params,
+                        call_id=call.call_id,
+                        tool=tool.qualified_name,
+                        effort=binding.effort,
+                        depth=ctx.depth,
+                    )
+                text = response.output_text or ""
+                value = spec.parse(text) if spec is not None else text
+                ctx.binding = binding
+                return value
+            except (InvalidOutput, _RequestFailed) as failure:
+                reason = str(failure)
+                try:
+                    higher = run.dispatcher.rebind_up(binding, reason)
+                    ctx.held.append(run.budget.reserve(higher))
+                except SkilldeckError as error:
+                    raise ModelFailed(str(error)) from None
+                self._escalated(ctx, binding, higher, reason)
+                binding = higher
+
+    def _at_least(self, run: _Run, binding: Binding, floor: Binding | None) -> Binding:
+        """Never go below the tier a call already escalated to (rule 8 holds for the call)."""
+        while floor is not None and binding.tier is not None and floor.tier is not None:
+            if binding.tier >= floor.tier:
+                break
+            binding = run.dispatcher.rebind_up(binding, f"the call already runs on {floor.tier}")
+        return binding
+
+    def _escalated(self, ctx: _RunContext, old: Binding, new: Binding, reason: str) -> None:
+        text = f"escalated {old.tier} -> {new.tier}: {reason}"
+        ctx.record.escalations.append(text)
+        ctx.record.binding = new
+        ctx.run_state.tracer.emit(
+            "escalation",
+            call_id=ctx.call.call_id,
+            tool=ctx.call.tool.qualified_name,
+            from_tier=str(old.tier),
+            to_tier=str(new.tier),
+            from_model=old.model,
+            to_model=new.model,
+            reason=reason,
+        )
+
+    async def _request(
+        self,
+        run: _Run,
+        profile: ModelProfile,
+        params: dict[str, Any],
+        *,
+        call_id: str | None,
+        tool: str,
+        effort: str | None,
+        depth: int,
+    ) -> Any:
+        import openai
+
+        client = self._client_for(profile)
+        started = time.perf_counter()
+        try:
+            response = await client.responses.create(**params)
+        except (openai.APIError, ValueError) as error:  # ValueError: a body that is not JSON
+            self._account(run, profile, None, started, call_id, tool, effort, depth, "error")
+            raise _RequestFailed(f"{profile.model} request failed: {_describe(error)}") from error
+        status = getattr(response, "status", None) or "completed"
+        self._account(
+            run,
+            profile,
+            response.usage,
+            started,
+            call_id,
+            tool,
+            effort,
+            depth,
+            "ok" if status == "completed" else status,
+        )
+        if status == "incomplete" and call_id is not None:
+            details = getattr(response, "incomplete_details", None)
+            why = getattr(details, "reason", None) or "unknown reason"
+            raise _RequestFailed(f"{profile.model} answer incomplete ({why})")
+        return response
+
+    def _account(
+        self,
+        run: _Run,
+        profile: ModelProfile,
+        usage: Any,
+        started: float,
+        call_id: str | None,
+        tool: str,
+        effort: str | None,
+        depth: int,
+        status: str,
+    ) -> None:
+        record = run.ledger.record(
+            profile,
+            run_id=run.run_id,
+            call_id=call_id,
+            tool=tool,
+            effort=effort,
+            usage=usage,
+            wall_time=time.perf_counter() - started,
+            status=status,
+            depth=depth,
+        )
+        if call_id is None:
+            run.budget.charge(record.cost)
+        run.tracer.emit("model_request", **record.to_dict())
+
+    def _client_for(self, profile: ModelProfile) -> Any:
+        key = profile.base_url or ""
+        if key in self._clients:
+            return self._clients[key]
+        if not key and self._client is not None:
+            client = self._client
+        else:
+            import openai
+
+            try:
+                client = openai.AsyncOpenAI(base_url=profile.base_url or None)
+            except openai.OpenAIError as error:
+                raise RunError(
+                    f"cannot create the OpenAI client: {error}. Set OPENAI_API_KEY, or run "
+                    "offline (`skilldeck run --offline`)"
+                ) from None
+        self._clients[key] = client
+        return client
+
+    async def nested(
+        self, ctx: _RunContext, task: str, tools: Sequence[str] | None, instructions: str | None
+    ) -> RunResult:
+        """`ctx.run`: a tool loop on the call's bound model, one level deeper."""
+        if ctx.depth + 1 > self.max_depth:
+            raise RunError(
+                f"{ctx.call.tool.qualified_name}: nested tool loops are limited to depth "
+                f"{self.max_depth} (max_depth)"
+            )
+        binding = ctx.binding
+        if binding is None or binding.profile is None:
+            raise RunError(f"{ctx.call.tool.qualified_name}: a local tool cannot run a tool loop")
+        chosen = self.host.select(tools) if tools is not None else self.tools
+        return await self._loop(
+            ctx.run_state,
+            binding.profile,
+            task,
+            instructions or DEFAULT_INSTRUCTIONS,
+            chosen,
+            depth=ctx.depth + 1,
+            effort=binding.effort,
+            caller=ctx.call.tool.qualified_name,
+        )
+
+
+class _RequestFailed(RunError):
+    """An API error after the client's own retries, or an answer cut short."""
+
+
+class _RunContext(Context):
+    """The Context a Runner gives handlers: `respond` and `run` go through the Runner."""
+
+    def __init__(
+        self,
+        runner: Runner,
+        run: _Run,
+        record: CallRecord,
+        call: Call,
+        binding: Binding,
+        held: list[Reservation],
+        loop: asyncio.AbstractEventLoop,
+        depth: int,
+    ) -> None:
+        super().__init__(
+            call, binding, responder=runner.respond, loop=loop, depth=depth, run_id=run.run_id
+        )
+        self.runner = runner
+        self.run_state = run
+        self.record = record
+        #: Budget set aside for this call: its binding's, then each escalation's.
+        self.held = held
+
+    async def run(
+        self, task: str, *, tools: Sequence[str] | None = None, instructions: str | None = None
+    ) -> RunResult:
+        return await self.runner.nested(self, task, tools, instructions)
+
+
+def _plain(item: Any) -> Any:
+    """A response output item as the plain JSON the next request's input takes."""
+    if hasattr(item, "model_dump"):
+        return item.model_dump(mode="json", exclude_none=True)
+    return item
+
+
+def _describe(error: BaseException) -> str:
+    status = getattr(error, "status_code", None)
+    name = type(error).__name__
+    return f"{name} {status}: {error}" if status else f"{name}: {error}"
+
+
+def _spent_on(ledger: Ledger, call_id: str | None) -> float:
+    return sum(record.cost for record in list(ledger.records) if record.call_id == call_id)
+
+
+def _totals(ledger: Ledger) -> Mapping[str, Any]:
+    total = ledger.total()
+    return {"cost": ledger.cost, "cost_on_full": ledger.cost_on_full, **total.to_dict()}
