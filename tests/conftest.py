@@ -8,6 +8,7 @@ import sys
 import textwrap
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -62,3 +63,36 @@ def run_cli() -> RunCli:
         )
 
     return run
+
+
+@pytest.fixture
+def server() -> Iterator[Any]:
+    """A running fake Responses API server on 127.0.0.1."""
+    from skilldeck.testing import FakeResponsesServer
+
+    with FakeResponsesServer() as running:
+        yield running
+
+
+@pytest.fixture
+def lab_host() -> Any:
+    from skilldeck import Host
+    from tests.lab_skill import lab
+
+    return Host(discover=False, skills=[lab])
+
+
+@pytest.fixture
+def make_runner(server: Any, lab_host: Any) -> Callable[..., Any]:
+    """A Runner over the lab skill, talking to the fake server with the real openai client."""
+    from skilldeck.runtime import Runner
+
+    def make(**options: Any) -> Any:
+        retries = options.pop("max_retries", 2)
+
+        def client(profile: Any) -> Any:
+            return server.async_client(max_retries=retries, timeout=5.0)
+
+        return Runner(lab_host, client=client, **options)
+
+    return make

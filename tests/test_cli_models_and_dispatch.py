@@ -64,9 +64,7 @@ def test_dispatch_usage_errors(run_cli) -> None:
     assert bad_tier.returncode == 2
 
 
-def test_workload_summary_reports_bad_lines_and_compares_with_full(
-    run_cli, tmp_path: Path
-) -> None:
+def test_workload_summary_reports_bad_lines_and_compares_with_full(run_cli, tmp_path: Path) -> None:
     lines = [
         json.dumps({"tool": "triage.classify", "arguments": {"text": "a", "labels": ["x", "y"]}}),
         "not json",

@@ -116,13 +116,17 @@ class _Run:
     tracer: Tracer
     slots: asyncio.Semaphore
     calls: list[CallRecord] = field(default_factory=list)
+    #: Clients this run made, by base URL; closed when the run ends.
+    clients: dict[str, Any] = field(default_factory=dict)
 
 
 class Runner:
     """Runs tasks with a host's tools. Use `await runner.run(task)`, or `runner.run_sync(task)`.
 
-    `client` is an `openai.AsyncOpenAI` to use for every model without its own `base_url`;
-    by default one is made from `OPENAI_API_KEY` and `OPENAI_BASE_URL`.
+    `client` is an `openai.AsyncOpenAI` to use for every model, or a function that makes one
+    for a `ModelProfile`. By default the Runner makes one per run and per `base_url` from the
+    standard `OPENAI_API_KEY` and `OPENAI_BASE_URL` (or the profile's own `base_url`), and
+    closes it when the run ends: a client's connections belong to the event loop of its run.
     """
 
     def __init__(
@@ -159,7 +163,6 @@ class Runner:
         self.store = store
         self.trace = trace
         self._client = client
-        self._clients: dict[str, Any] = {}
 
     # -- entry points -----------------------------------------------------------------------
 
@@ -198,6 +201,8 @@ class Runner:
             return result
         finally:
             run.tracer.close()
+            for client in run.clients.values():
+                await client.close()
 
     def _planner_instructions(self) -> str:
         skills = {tool.skill.name: tool.skill for tool in self.tools}
@@ -327,7 +332,7 @@ class Runner:
         except InvalidArguments as error:
             record.arguments = item.arguments
             record.error = error.message
-            return error_output(**error.to_output())
+            return result_output(error.to_output())
         record.arguments = arguments
         call = Call(tool, arguments=arguments, call_id=item.call_id)
         held: list[Reservation] = []
@@ -484,7 +489,7 @@ class Runner:
     ) -> Any:
         import openai
 
-        client = self._client_for(profile)
+        client = self._client_for(run, profile)
         started = time.perf_counter()
         try:
             response = await client.responses.create(**params)
@@ -536,24 +541,13 @@ class Runner:
             run.budget.charge(record.cost)
         run.tracer.emit("model_request", **record.to_dict())
 
-    def _client_for(self, profile: ModelProfile) -> Any:
+    def _client_for(self, run: _Run, profile: ModelProfile) -> Any:
+        if self._client is not None and not callable(self._client):
+            return self._client
         key = profile.base_url or ""
-        if key in self._clients:
-            return self._clients[key]
-        if not key and self._client is not None:
-            client = self._client
-        else:
-            import openai
-
-            try:
-                client = openai.AsyncOpenAI(base_url=profile.base_url or None)
-            except openai.OpenAIError as error:
-                raise RunError(
-                    f"cannot create the OpenAI client: {error}. Set OPENAI_API_KEY, or run "
-                    "offline (`skilldeck run --offline`)"
-                ) from None
-        self._clients[key] = client
-        return client
+        if key not in run.clients:
+            run.clients[key] = self._client(profile) if self._client else _default_client(profile)
+        return run.clients[key]
 
     async def nested(
         self, ctx: _RunContext, task: str, tools: Sequence[str] | None, instructions: str | None
@@ -611,6 +605,18 @@ class _RunContext(Context):
         self, task: str, *, tools: Sequence[str] | None = None, instructions: str | None = None
     ) -> RunResult:
         return await self.runner.nested(self, task, tools, instructions)
+
+
+def _default_client(profile: ModelProfile) -> Any:
+    import openai
+
+    try:
+        return openai.AsyncOpenAI(base_url=profile.base_url or None)
+    except openai.OpenAIError as error:
+        raise RunError(
+            f"cannot create the OpenAI client: {error}. Set OPENAI_API_KEY, or run offline "
+            "(`skilldeck run --offline`)"
+        ) from None
 
 
 def _plain(item: Any) -> Any:

@@ -1,0 +1,77 @@
+"""A skill made for the runtime tests: one tool per behaviour under test."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import Literal
+
+from skilldeck import Context, Skill
+
+lab = Skill("lab", "Tools for exercising the runtime.", instructions="Answer tersely.")
+
+
+@dataclass
+class Label:
+    label: Literal["spam", "ham"]
+
+
+@lab.tool
+def echo(text: str) -> str:
+    """Return the text unchanged."""
+    return text
+
+
+@lab.tool(tier="nano", output=Label, max_output_tokens=200)
+async def label(ctx: Context, text: str) -> Label:
+    """Label a message as spam or ham."""
+    result: Label = await ctx.respond(text)
+    return result
+
+
+@lab.tool(tier="nano", output=Label, max_output_tokens=200, ceiling="nano")
+async def label_nano_only(ctx: Context, text: str) -> Label:
+    """Label on nano, never escalating."""
+    result: Label = await ctx.respond(text)
+    return result
+
+
+@lab.tool(tier="nano", output=Label, max_output_tokens=200)
+def label_sync(ctx: Context, text: str) -> Label:
+    """Label from a sync handler."""
+    result: Label = ctx.respond_sync(text)
+    return result
+
+
+@lab.tool(tier="mini", max_output_tokens=500)
+async def summarize(ctx: Context, text: str) -> str:
+    """Summarize a text in one sentence."""
+    answer: str = await ctx.respond(text, instructions="One sentence.")
+    return answer
+
+
+@lab.tool(tier="nano", max_output_tokens=100)
+async def digest(ctx: Context, words: int) -> str:
+    """Send a document of the given number of words to the model."""
+    answer: str = await ctx.respond("word " * words)
+    return answer
+
+
+@lab.tool
+async def wait(seconds: float) -> str:
+    """Sleep, then answer."""
+    await asyncio.sleep(seconds)
+    return "woke"
+
+
+@lab.tool
+def fail(message: str) -> str:
+    """Raise an error with the message."""
+    raise ValueError(message)
+
+
+@lab.tool(tier="mini", max_output_tokens=500)
+async def delegate(ctx: Context, task: str) -> str:
+    """Run a nested tool loop on the bound model with the echo tool."""
+    result = await ctx.run(task, tools=["lab.echo"])  # type: ignore[attr-defined]
+    return str(result.final_output)

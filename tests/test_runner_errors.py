@@ -1,0 +1,116 @@
+"""Every failure of a call goes back to the model as a structured error it can act on."""
+
+from __future__ import annotations
+
+import json
+
+from skilldeck.testing import Turn
+
+PLANNER = "gpt-5.4"
+
+
+def outputs_sent(server, index: int) -> list[dict]:
+    return [
+        json.loads(item["output"]) if item["output"].startswith("{") else item["output"]
+        for item in server.requests[index].input
+        if item.get("type") == "function_call_output"
+    ]
+
+
+def test_unknown_tool_is_an_error_output_listing_the_tools(server, make_runner) -> None:
+    server.script([Turn.function_call("lab__nothing", {}), Turn.message("sorry")], model=PLANNER)
+    result = make_runner(tools=["lab.echo"]).run_sync("Call something")
+    [output] = outputs_sent(server, 1)
+    assert output["error"] == "unknown_tool"
+    assert output["message"] == "no tool named 'lab__nothing'; use: lab__echo"
+    assert result.calls[0].error == "unknown tool 'lab__nothing'"
+
+
+def test_a_tool_not_offered_to_the_run_is_unknown_to_it(server, make_runner) -> None:
+    server.script(
+        [Turn.function_call("lab__fail", {"message": "x"}), Turn.message("ok")], model=PLANNER
+    )
+    make_runner(tools=["lab.echo"]).run_sync("Call fail")
+    assert outputs_sent(server, 1)[0]["error"] == "unknown_tool"
+
+
+def test_arguments_that_are_not_json_are_an_error_output(server, make_runner) -> None:
+    server.script(
+        [Turn.raw_arguments("lab__echo", "{not json"), Turn.message("oops")], model=PLANNER
+    )
+    make_runner().run_sync("Echo")
+    [output] = outputs_sent(server, 1)
+    assert output["error"] == "invalid_arguments"
+    assert "not valid JSON" in output["message"] or "not JSON" in output["message"]
+
+
+def test_bad_arguments_then_a_corrected_call(server, make_runner) -> None:
+    server.script(
+        [
+            Turn.function_call("lab__echo", {"text": 42}),
+            Turn.function_call("lab__echo", {"text": "42"}),
+            Turn.message("fixed"),
+        ],
+        model=PLANNER,
+    )
+    result = make_runner().run_sync("Echo 42")
+    [first] = outputs_sent(server, 1)
+    assert first["error"] == "invalid_arguments"
+    assert first["problems"][0]["path"] == "$.text"
+    assert outputs_sent(server, 2) == ["42"]
+    assert [call.ok for call in result.calls] == [False, True]
+    assert result.final_output == "fixed"
+
+
+def test_a_handler_exception_reaches_the_model_but_not_its_traceback(
+    server, make_runner, tmp_path
+) -> None:
+    server.script(
+        [Turn.function_call("lab__fail", {"message": "disk full"}), Turn.message("noted")],
+        model=PLANNER,
+    )
+    trace = tmp_path / "trace.jsonl"
+    result = make_runner(trace=trace).run_sync("Fail")
+    [output] = outputs_sent(server, 1)
+    assert output == {"error": "tool_failed", "message": "disk full", "type": "ValueError"}
+    assert "Traceback" not in json.dumps(server.requests[1].body)
+    assert result.calls[0].error == "ValueError: disk full"
+    events = [json.loads(line) for line in trace.read_text().splitlines()]
+    [error] = [event for event in events if event["kind"] == "error"]
+    assert "Traceback" in error["traceback"]
+    assert "ValueError: disk full" in error["traceback"]
+
+
+def test_a_slow_tool_times_out(server, make_runner) -> None:
+    server.script(
+        [Turn.function_call("lab__wait", {"seconds": 5}), Turn.message("too slow")],
+        model=PLANNER,
+    )
+    result = make_runner(tool_timeout=0.2).run_sync("Wait")
+    [output] = outputs_sent(server, 1)
+    assert output["error"] == "timeout"
+    assert output["message"] == "lab.wait did not finish within 0.2 s"
+    assert result.calls[0].error == "timed out after 0.2 s"
+
+
+def test_a_call_too_large_for_every_window_cannot_bind(server, make_runner) -> None:
+    server.script(
+        [Turn.function_call("lab__echo", {"text": "x"}), Turn.message("ok")], model=PLANNER
+    )
+    server.script(
+        [Turn.function_call("lab__digest", {"words": 1_200_000}), Turn.message("too big")],
+        model=PLANNER,
+    )
+    server.reset()
+    server.script(
+        [Turn.function_call("lab__digest", {"words": 1_200_000}), Turn.message("too big")],
+        model=PLANNER,
+    )
+    result = make_runner().run_sync("Digest")
+    [output] = outputs_sent(server, 1)
+    assert output["error"] == "model_failed"
+    assert "lab.digest" in output["message"]
+    assert "1,200,0" in output["message"]
+    assert "fit no model" in output["message"]
+    assert len(server.requests) == 2  # nothing was sent to any subagent model
+    assert result.calls[0].binding.tier.value == "nano"
