@@ -52,7 +52,7 @@ class Tracer:
         self._lock = threading.Lock()
         self._file: IO[str] | None = (
             # Open for the whole run, closed by close(): records are flushed one by one.
-            Path(path).open("a", encoding="utf-8") if path is not None else None  # noqa: SIM115
+            Path(path).open("w", encoding="utf-8") if path is not None else None  # noqa: SIM115
         )
 
     def emit(self, kind: EventKind, /, **data: Any) -> Event:

@@ -25,6 +25,7 @@ COMMANDS: dict[str, str] = {
     "validate": "validate:validate",
     "models": "models:models",
     "dispatch": "dispatch:dispatch",
+    "run": "run:run",
 }
 
 

@@ -1,22 +1,40 @@
 """Test support for skilldeck and skill authors.
 
 Exports resolve on first use, so importing this package (as a pytest plugin does) costs
-nothing until a test asks for the fake server.
+nothing until a test asks for the fake server or the simulator.
 """
 
 from __future__ import annotations
 
+import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .fake_server import FakeResponsesServer, Fault, RecordedRequest, Responder, Turn
+    from .simulator import Simulator, sample_value
 
-__all__ = ["FakeResponsesServer", "Fault", "RecordedRequest", "Responder", "Turn"]
+_EXPORTS = {
+    "FakeResponsesServer": "fake_server",
+    "Fault": "fake_server",
+    "RecordedRequest": "fake_server",
+    "Responder": "fake_server",
+    "Turn": "fake_server",
+    "Simulator": "simulator",
+    "sample_value": "simulator",
+}
+__all__ = [
+    "FakeResponsesServer",
+    "Fault",
+    "RecordedRequest",
+    "Responder",
+    "Simulator",
+    "Turn",
+    "sample_value",
+]
 
 
 def __getattr__(name: str) -> Any:
-    if name in __all__:
-        from . import fake_server
-
-        return getattr(fake_server, name)
+    if name in _EXPORTS:
+        module = importlib.import_module(f"{__name__}.{_EXPORTS[name]}")
+        return getattr(module, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -19,6 +19,7 @@ reproducible even though the server answers concurrent requests in any order.
 
 from __future__ import annotations
 
+import collections
 import copy
 import datetime
 import importlib
@@ -59,8 +60,11 @@ _REF_DEPTH = 3
 _MAX_REF_DEPTH = 32
 #: How many regular-expression candidates a `pattern` gets before giving up.
 _PATTERN_ATTEMPTS = 40
-#: Room for a bounded-but-unlimited side of a numeric range.
-_NUMERIC_SPAN = 100
+#: The range an unbounded side of a number gets. Small, because unbounded integers are mostly
+#: indices and counts, and unbounded numbers mostly scores, which handlers check against their
+#: inputs: an index of 57 into three candidates would just be dropped.
+_INTEGER_SPAN = 3
+_NUMBER_SPAN = 1.0
 _EXCERPT = 80
 
 
@@ -217,26 +221,22 @@ class _Sampler:
             first = math.floor(low[0]) + 1 if low[1] else math.ceil(low[0])
         if high is not None:
             last = math.ceil(high[0]) - 1 if high[1] else math.floor(high[0])
-        start, end = _span(first, last)
         step = schema.get("multipleOf")
-        if step is None:
-            if start > end:
-                raise self.fail(path, "no integer lies within its bounds")
-            return self.rng.randint(start, end)
-        return int(self.multiple(step, start, end, path, integral=True))
+        if step is not None:
+            return int(self.multiple(step, (first, False), (last, False), path, integral=True))
+        start, end = _span(first, last)
+        if start > end:
+            raise self.fail(path, "no integer lies within its bounds")
+        return self.rng.randint(start, end)
 
     def number(self, schema: Mapping[str, Any], path: list[_PathPart]) -> float | int:
         low, high = _bounds(schema)
         step = schema.get("multipleOf")
         if step is not None:
-            first = math.floor(low[0]) - 1 if low else None
-            last = math.ceil(high[0]) + 1 if high else None
-            span_first, span_last = _span(first, last)
-            value = self.multiple(step, span_first, span_last, path, low=low, high=high)
-            return value
-        start = low[0] if low else None
-        end = high[0] if high else None
-        start_f, end_f = _span_float(start, end)
+            return self.multiple(
+                step, low or (None, False), high or (None, False), path, integral=False
+            )
+        start_f, end_f = _span_float(low[0] if low else None, high[0] if high else None)
         if low and high and low[0] == high[0] and not (low[1] or high[1]):
             return low[0]
         for _ in range(8):
@@ -251,31 +251,36 @@ class _Sampler:
     def multiple(
         self,
         step: Any,
-        first: float,
-        last: float,
+        low: tuple[float | None, bool],
+        high: tuple[float | None, bool],
         path: list[_PathPart],
         *,
-        low: tuple[float, bool] | None = None,
-        high: tuple[float, bool] | None = None,
-        integral: bool = False,
+        integral: bool,
     ) -> float | int:
-        """A multiple of `step` in range, checked the way jsonschema checks it: a float
-        quotient must come out whole, which rules out most products like 3 * 0.1."""
+        """A multiple of `step` within (bound, exclusive) sides, None meaning unbounded.
+
+        Checked the way jsonschema checks it: a float quotient must come out whole, which rules
+        out many products such as 3 * 0.1, so several multiples are tried."""
         if not isinstance(step, int | float) or isinstance(step, bool) or step <= 0:
             raise self.fail(path, f"multipleOf must be a positive number, not {step!r}")
-        k_first = math.ceil(Fraction(first) / Fraction(step))
-        k_last = math.floor(Fraction(last) / Fraction(step))
+        k_first = None if low[0] is None else math.ceil(Fraction(low[0]) / Fraction(step))
+        k_last = None if high[0] is None else math.floor(Fraction(high[0]) / Fraction(step))
+        k_first, k_last = _span(k_first, k_last)
         if k_first > k_last:
             raise self.fail(path, f"no multiple of {step} lies within its bounds")
         tried = [self.rng.randint(k_first, k_last) for _ in range(6)]
         tried += range(k_first, min(k_last, k_first + 200) + 1)
+        sides = (
+            None if low[0] is None else (low[0], low[1]),
+            None if high[0] is None else (high[0], high[1]),
+        )
         for k in tried:
             value = k * step
             if isinstance(value, float) and value.is_integer():
                 value = int(value)
             if integral and not isinstance(value, int):
                 continue
-            if _is_multiple(value, step) and _within(value, low, high) and first <= value <= last:
+            if _is_multiple(value, step) and _within(value, *sides):
                 return value
         raise self.fail(path, f"no multiple of {step} within its bounds survives float rounding")
 
@@ -369,23 +374,23 @@ def _number(value: Any) -> float | None:
 
 def _span(first: int | None, last: int | None) -> tuple[int, int]:
     if first is None and last is None:
-        return 0, _NUMERIC_SPAN
+        return 0, _INTEGER_SPAN
     if first is None:
         assert last is not None
-        return last - _NUMERIC_SPAN, last
+        return last - _INTEGER_SPAN, last
     if last is None:
-        return first, first + _NUMERIC_SPAN
+        return first, first + _INTEGER_SPAN
     return first, last
 
 
 def _span_float(first: float | None, last: float | None) -> tuple[float, float]:
     if first is None and last is None:
-        return 0.0, float(_NUMERIC_SPAN)
+        return 0.0, _NUMBER_SPAN
     if first is None:
         assert last is not None
-        return last - _NUMERIC_SPAN, last
+        return last - _NUMBER_SPAN, last
     if last is None:
-        return first, first + _NUMERIC_SPAN
+        return first, first + _NUMBER_SPAN
     return first, last
 
 
@@ -637,9 +642,12 @@ class _Call:
             parsed = json.loads(self.output)
         except ValueError:
             return None
-        if isinstance(parsed, dict) and parsed.get("error"):
-            error = parsed["error"]
-            return error if isinstance(error, str) else "error"
+        # The runtime's error outputs are `{"error": kind, "message": ...}`; a result that merely
+        # has an "error" field (extracting a bug report's error text, say) is a success.
+        if isinstance(parsed, dict) and "message" in parsed:
+            error = parsed.get("error")
+            if isinstance(error, str) and error:
+                return error
         return None
 
 
@@ -654,7 +662,8 @@ class Simulator:
     - Once outputs are in: a call that failed with `invalid_arguments` and has not been called
       again is retried once with corrected arguments (the tool's next example that differs,
       else freshly sampled ones); then a final message starting with "[simulated]" that names
-      each call, ok or its error, and an excerpt of its output.
+      each call, ok or its error, and an excerpt of its output (a sample of the schema instead,
+      when the request asks for a `json_schema`).
     - A request without tools that asks for a `json_schema`: JSON valid against it, except the
       first `invalid_outputs[model]` such requests to that model, which get JSON that fails it
       (recorded in `invalid_sent` as `(model, reason)`).
@@ -717,13 +726,14 @@ class Simulator:
         calls = _current_round(request.conversation)
         choice = body.get("tool_choice")
         if choice == "none":
-            return Turn.message(_summary(request.model, calls))
+            return self._final(request, calls, rng)
         parameters = {str(tool.get("name")): tool.get("parameters") or {} for tool in tools}
+        # One retry per tool and round: a name called once so far has not been retried.
+        times_called = collections.Counter(call.name for call in calls)
         retries = [
             (call.name, self._corrected(call, parameters.get(call.name), rng))
-            for index, call in enumerate(calls)
-            if call.error == "invalid_arguments"
-            and not any(later.name == call.name for later in calls[index + 1 :])
+            for call in calls
+            if call.error == "invalid_arguments" and times_called[call.name] == 1
         ]
         if retries:
             return Turn.function_calls(retries)
@@ -736,10 +746,17 @@ class Simulator:
         elif calls:
             names = []
         if not names:
-            return Turn.message(_summary(request.model, calls))
+            return self._final(request, calls, rng)
         return Turn.function_calls(
             (name, self._arguments(name, parameters[name], rng)) for name in names
         )
+
+    def _final(self, request: RecordedRequest, calls: list[_Call], rng: random.Random) -> Turn:
+        """The summary, or, when the planner's answer must follow a schema, a sample of it."""
+        schema = request.json_schema
+        if schema is not None:
+            return Turn.json(sample_value(schema, rng=rng))
+        return Turn.message(_summary(request.model, calls))
 
     def _arguments(self, name: str, parameters: Any, rng: random.Random) -> JSONDict:
         example = self._next_example(name)

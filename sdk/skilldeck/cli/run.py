@@ -1,0 +1,201 @@
+"""`skilldeck run`: a task through the planner and the skills, with the ledger at the end.
+
+With no OPENAI_API_KEY, or with --offline, the run goes to an embedded simulator on
+127.0.0.1 (the fake Responses server with a planner and subagents that answer with
+schema-valid, clearly marked outputs): the whole runtime is exercised, nothing leaves the host.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import click
+
+from skilldeck.cli.listing import load_host
+from skilldeck.cli.output import EXIT_USAGE, echo_json, error_exit, style, table
+from skilldeck.cli.policy_options import TIER_NAMES, build_policy, policy_options
+from skilldeck.errors import UnknownToolError
+from skilldeck.events import Event
+from skilldeck.hookspecs import hookimpl
+from skilldeck.host import Host
+from skilldeck.runtime import Runner, RunResult
+from skilldeck.tiers import Tier
+
+#: The offline simulator answers the first structured request to nano with an invalid output,
+#: so that an offline run shows the escalation of DESIGN rule 8 end to end.
+SIMULATED_INVALID_OUTPUTS = 1
+
+
+@click.command()
+@click.argument("task")
+@click.option("--skills", help="Comma-separated skills or tools to offer (default: all).")
+@click.option("--planner-tier", type=click.Choice(TIER_NAMES), default="full", show_default=True)
+@click.option("--max-turns", type=click.IntRange(min=1), default=10, show_default=True)
+@click.option("--concurrency", type=click.IntRange(min=1), default=16, show_default=True)
+@click.option("--tool-timeout", type=click.FloatRange(min=0, min_open=True), default=300.0)
+@click.option("--trace", type=click.Path(dir_okay=False, path_type=Path), help="JSONL trace.")
+@click.option("--offline", is_flag=True, help="Run against the embedded simulator.")
+@click.option("--json", "as_json", is_flag=True, help="Print the whole result as JSON.")
+@policy_options
+def run(
+    task: str,
+    skills: str | None,
+    planner_tier: str,
+    max_turns: int,
+    concurrency: int,
+    tool_timeout: float,
+    trace: Path | None,
+    offline: bool,
+    as_json: bool,
+    **policy: Any,
+) -> None:
+    """Run TASK: the planner calls the skills' tools, each call on its bound tier.
+
+    Prints the final answer, every call with its binding, and the ledger beside the same run
+    priced all on full.
+    """
+    host = load_host()
+    names = [name.strip() for name in skills.split(",") if name.strip()] if skills else None
+    try:
+        host.select(names)
+    except UnknownToolError as error:
+        error_exit(f"--skills: {error}", EXIT_USAGE)
+    if not offline and not os.environ.get("OPENAI_API_KEY"):
+        click.echo("No OPENAI_API_KEY: running offline against the simulator.", err=True)
+        offline = True
+    progress = _Progress() if sys.stderr.isatty() and not as_json else None
+    if progress is not None:
+        host.register(progress, name="progress")
+    with _client(host, names, offline) as client:
+        runner = Runner(
+            host,
+            tools=names,
+            planner_tier=Tier(planner_tier),
+            policy=build_policy(host.policy(), policy),
+            concurrency=concurrency,
+            max_turns=max_turns,
+            tool_timeout=tool_timeout,
+            trace=trace,
+            client=client,
+        )
+        try:
+            result = runner.run_sync(task)
+        finally:
+            if progress is not None:
+                progress.close()
+    if as_json:
+        echo_json({"offline": offline, **result.to_dict()})
+        return
+    click.echo(_report(result, offline))
+
+
+@contextlib.contextmanager
+def _client(host: Host, names: list[str] | None, offline: bool) -> Iterator[Any]:
+    if not offline:
+        yield None
+        return
+    from skilldeck.testing import FakeResponsesServer, Simulator
+
+    nano = host.catalog.profile(Tier.NANO).model
+    simulator = Simulator.for_tools(
+        host.select(names), invalid_outputs={nano: SIMULATED_INVALID_OUTPUTS}
+    )
+    with FakeResponsesServer(responder=simulator) as server:
+        yield lambda profile: server.async_client()
+
+
+def _report(result: RunResult, offline: bool) -> str:
+    lines = [style("answer", bold=True)]
+    if offline:
+        lines.append("(offline: every model output below comes from the simulator)")
+    lines += [result.final_output, "", style("calls", bold=True)]
+    rows = []
+    for call in result.calls:
+        binding = call.binding
+        reason = (
+            call.escalations[-1]
+            if call.escalations
+            else (binding.reasons[-1] if binding and binding.reasons else "-")
+        )
+        rows.append(
+            (
+                call.tool,
+                (binding.tier.value if binding.tier else "local") if binding else "-",
+                binding.model if binding and binding.model else "-",
+                "ok" if call.ok else "error",
+                _short(call.error or reason),
+            )
+        )
+    lines.append(table(("tool", "tier", "model", "status", "reason"), rows))
+    escalations = [(call.tool, text) for call in result.calls for text in call.escalations]
+    if escalations:
+        lines += ["", style("escalations", bold=True)]
+        lines += [f"{tool}: {text}" for tool, text in escalations]
+    lines += ["", style("ledger", bold=True)]
+    ledger = result.ledger
+    usage_rows = [
+        (tier, u.requests, u.input_tokens, u.cached_tokens, u.output_tokens, f"${u.cost:.6f}")
+        for tier, u in sorted(ledger.by_tier().items(), key=lambda kv: Tier(kv[0]))
+    ]
+    total = ledger.total()
+    usage_rows.append(
+        (
+            "total",
+            total.requests,
+            total.input_tokens,
+            total.cached_tokens,
+            total.output_tokens,
+            f"${ledger.cost:.6f}",
+        )
+    )
+    usage_rows.append(
+        (
+            f"all on {ledger.full.model}",
+            total.requests,
+            total.input_tokens,
+            total.cached_tokens,
+            total.output_tokens,
+            f"${ledger.cost_on_full:.6f}",
+        )
+    )
+    headers = ("tier", "requests", "input", "cached", "output", "cost")
+    lines.append(table(headers, usage_rows))
+    if ledger.cost_on_full:
+        lines.append(
+            f"This run cost {ledger.cost / ledger.cost_on_full:.0%} of the same requests on "
+            f"{ledger.full.model}."
+        )
+    return "\n".join(lines)
+
+
+def _short(text: str, width: int = 90) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+class _Progress:
+    """Calls started and finished, on one line of stderr, while a run is under way."""
+
+    def __init__(self) -> None:
+        self.started = 0
+        self.finished = 0
+
+    @hookimpl
+    def skilldeck_event(self, event: Event) -> None:
+        if event.kind == "call_start":
+            self.started += 1
+        elif event.kind == "call_end":
+            self.finished += 1
+        else:
+            return
+        sys.stderr.write(f"\rcalls: {self.finished}/{self.started} done")
+        sys.stderr.flush()
+
+    def close(self) -> None:
+        if self.started:
+            sys.stderr.write("\n")
