@@ -101,14 +101,16 @@ def _short_error(error: BaseException) -> str:
 class Host:
     """Discovers skills, holds them by name, and answers for their tools.
 
-    `Host()` loads every installed plugin (narrowed by `SKILLDECK_LOAD_PLUGINS`);
-    `Host(discover=False)` starts empty, for apps and tests that register what they want.
+    `Host()` loads every installed plugin (narrowed by `SKILLDECK_LOAD_PLUGINS`, or by `only`,
+    a list of distribution names); `Host(discover=False)` starts empty, for apps and tests that
+    register what they want.
     """
 
     def __init__(
         self,
         *,
         discover: bool = True,
+        only: Iterable[str] | None = None,
         plugins: Iterable[object] = (),
         skills: Iterable[Skill] = (),
         config: Config | None = None,
@@ -124,7 +126,7 @@ class Host:
         self._config = config
         self._catalog: Catalog | None = None
         if discover:
-            self.discover()
+            self.discover(only)
         for plugin in plugins:
             self.register(plugin)
         for skill in skills:
@@ -132,9 +134,13 @@ class Host:
 
     # -- discovery and registration ---------------------------------------------------------
 
-    def discover(self) -> None:
-        """Load each `skilldeck` entry point on its own; failures become `load_errors`."""
-        allowed = plugins_allowed_by_env()
+    def discover(self, only: Iterable[str] | None = None) -> None:
+        """Load each `skilldeck` entry point on its own; failures become `load_errors`.
+
+        `only` names the distributions to load; by default `SKILLDECK_LOAD_PLUGINS` does, and
+        when it is unset every installed plugin loads.
+        """
+        allowed = {_normalize(n) for n in only} if only is not None else plugins_allowed_by_env()
         # Sorted, so that which of two clashing plugins keeps a name never depends on sys.path.
         entry_points = metadata.entry_points(group=ENTRY_POINT_GROUP)
         for entry_point in sorted(entry_points, key=lambda ep: ep.name):

@@ -9,10 +9,12 @@ skills never pay for it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
 import time
 import traceback
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -64,6 +66,8 @@ class CallRecord:
     error: str | None = None
     escalations: list[str] = field(default_factory=list)
     duration: float = 0.0
+    #: The handler's Python return value (not serialised: `output` is what the model got).
+    value: Any = field(default=None, repr=False)
 
     @property
     def ok(self) -> bool:
@@ -170,35 +174,53 @@ class Runner:
         return asyncio.run(self.run(task))
 
     async def run(self, task: str) -> RunResult:
-        catalog = self.host.catalog
+        """Give the planner the task and the tools; run until it answers."""
+        planner = self.host.catalog.profile(self.planner_tier)
+        async with self._session(task=task, planner=planner.model) as run:
+            return await self._loop(
+                run, planner, task, self._planner_instructions(), self.tools, depth=0
+            )
+
+    def call_sync(self, name: str, arguments: Mapping[str, Any]) -> RunResult:
+        return asyncio.run(self.call(name, arguments))
+
+    async def call(self, name: str, arguments: Mapping[str, Any]) -> RunResult:
+        """Run one tool call with no planner, as a planner's call would run: validated,
+        bound, executed (on its model for a model-backed tool), accounted and traced. For
+        scripts and tests; the result holds the one call and the ledger."""
+        tool = self.host.tool(name)
+        item = _FunctionCall(tool.api_name, json.dumps(arguments), f"call_{uuid.uuid4().hex}")
+        async with self._session(call=tool.qualified_name) as run:
+            output = await self._execute(run, item, [tool], depth=0)
+            return RunResult(run.run_id, output, run.calls, run.ledger, 0, [], "")
+
+    @contextlib.asynccontextmanager
+    async def _session(self, **started: Any) -> AsyncIterator[_Run]:
+        """One run's shared state, with its start and end in the trace and its clients closed
+        at the end, however it ends (answer, error or cancellation)."""
         policy = self.policy or self.host.policy()
+        run_id = f"run_{uuid.uuid4().hex[:12]}"
         run = _Run(
-            run_id=f"run_{uuid.uuid4().hex[:12]}",
+            run_id=run_id,
             dispatcher=self.host.dispatcher(policy),
             budget=policy.run_budget(),
-            ledger=Ledger(full=catalog.profile(Tier.FULL)),
-            tracer=Tracer("", self.host, self.trace),
+            ledger=Ledger(full=self.host.catalog.profile(Tier.FULL)),
+            tracer=Tracer(run_id, self.host, self.trace),
             slots=asyncio.Semaphore(self.concurrency),
         )
-        run.tracer.run_id = run.run_id
-        planner = catalog.profile(self.planner_tier)
         run.tracer.emit(
             "run_start",
-            task=task,
-            planner=planner.model,
+            **started,
             tools=[tool.qualified_name for tool in self.tools],
             policy=policy.to_dict(),
         )
         try:
-            result = await self._loop(
-                run, planner, task, self._planner_instructions(), self.tools, depth=0
-            )
+            yield run
         except BaseException as error:  # cancelled or failed: the trace still ends the run
             run.tracer.emit("run_end", ok=False, error=str(error), **_totals(run.ledger))
             raise
         else:
             run.tracer.emit("run_end", ok=True, **_totals(run.ledger))
-            return result
         finally:
             run.tracer.close()
             for client in run.clients.values():
@@ -362,6 +384,7 @@ class Runner:
             spent = _spent_on(run.ledger, call.call_id) - spent_before
             for index, reservation in enumerate(held):
                 run.budget.settle(reservation, spent if index == 0 else 0.0)
+        record.value = result
         return result_output(result)
 
     async def _invoke(
@@ -572,6 +595,15 @@ class Runner:
             effort=binding.effort,
             caller=ctx.call.tool.qualified_name,
         )
+
+
+@dataclass(frozen=True)
+class _FunctionCall:
+    """A function call item made by skilldeck itself (`Runner.call`), shaped like the API's."""
+
+    name: str
+    arguments: str
+    call_id: str
 
 
 class _RequestFailed(RunError):

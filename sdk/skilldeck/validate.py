@@ -7,17 +7,14 @@ checks that need the catalog (efforts, capabilities, output limits) are added.
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
-import sys
-import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import problems
-from .host import ENTRY_POINT_GROUP, Host, PluginInfo
+from .host import Host, PluginInfo
+from .loading import load_project
 from .problems import Problem
 from .schema import strict_problems
 from .skill import Skill, Tool
@@ -117,10 +114,11 @@ def validate_path(path: Path, catalog: Catalog) -> Report:
     report = Report(str(path))
     host = Host(discover=False)
     with problems.collecting() as found:
-        for name, plugin in _plugins_at(path, report):
+        project = load_project(path)
+        for name, plugin in project.plugins:
             with problems.scoped():
                 host.register(plugin, name=name)
-    report.problems += found
+    report.problems += project.problems + found
     report.problems += [Problem(str(path), str(error)) for error in host.load_errors]
     report.skills = list(host.skills)
     if not host.skills and not host.load_errors and not report.problems:
@@ -130,64 +128,3 @@ def validate_path(path: Path, catalog: Catalog) -> Report:
     for skill in host.skills.values():
         report.problems += check_skill(skill, catalog)
     return report
-
-
-def _plugins_at(path: Path, report: Report) -> list[tuple[str, object]]:
-    if path.is_file() and path.suffix == ".py":
-        return _import(report, path.stem, lambda: _import_file(path))
-    if not (path / "pyproject.toml").is_file():
-        report.problems.append(
-            Problem(str(path), "not a plugin project (no pyproject.toml) or a .py file")
-        )
-        return []
-    try:
-        project = tomllib.loads((path / "pyproject.toml").read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as error:
-        report.problems.append(Problem(f"{path / 'pyproject.toml'}", f"invalid TOML: {error}"))
-        return []
-    entry_points = project.get("project", {}).get("entry-points", {}).get(ENTRY_POINT_GROUP, {})
-    if not entry_points:
-        report.problems.append(
-            Problem(
-                f"{path / 'pyproject.toml'}",
-                f"no [project.entry-points.{ENTRY_POINT_GROUP}] table: add one, "
-                'e.g. my-skill = "my_skill"',
-            )
-        )
-        return []
-    for root in (path / "src", path):
-        if root.is_dir() and str(root) not in sys.path:
-            sys.path.insert(0, str(root))
-    found: list[tuple[str, object]] = []
-    for name, target in entry_points.items():
-        module, _, attribute = str(target).partition(":")
-        found += _import(report, name, lambda m=module, a=attribute: _import_module(m, a))
-    return found
-
-
-def _import(report: Report, name: str, load: Any) -> list[tuple[str, object]]:
-    try:
-        return [(name, load())]
-    except Exception as error:  # a plugin's import may raise anything
-        report.problems.append(
-            Problem(f"plugin {name}", f"failed to import: {type(error).__name__}: {error}")
-        )
-        return []
-
-
-def _import_module(module: str, attribute: str) -> object:
-    loaded: object = importlib.import_module(module)
-    for part in filter(None, attribute.split(".")):
-        loaded = getattr(loaded, part)
-    return loaded
-
-
-def _import_file(path: Path) -> object:
-    name = f"skilldeck_validate_{path.stem}"
-    spec = importlib.util.spec_from_file_location(name, path)
-    if spec is None or spec.loader is None:
-        raise ImportError(f"cannot import {path}")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
