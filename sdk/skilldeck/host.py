@@ -350,6 +350,11 @@ class Host:
         )
         return choice
 
+    @property
+    def observed(self) -> bool:
+        """Whether any plugin observes events (`skilldeck_event`)."""
+        return bool(self.pm.hook.skilldeck_event.get_hookimpls())
+
     def emit(self, event: Event) -> list[BaseException]:
         """Tell every `skilldeck_event` observer; an observer's failure never stops a run."""
         failures: list[BaseException] = []

@@ -73,6 +73,7 @@ class Ledger:
     full: ModelProfile
     records: list[LedgerRecord] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+    _by_call: dict[str | None, float] = field(default_factory=dict, repr=False, compare=False)
 
     def record(
         self,
@@ -111,7 +112,12 @@ class Ledger:
         )
         with self._lock:
             self.records.append(record)
+            self._by_call[call_id] = self._by_call.get(call_id, 0.0) + record.cost
         return record
+
+    def cost_of(self, call_id: str | None) -> float:
+        """What one call's requests have cost so far (None: the planner's)."""
+        return self._by_call.get(call_id, 0.0)
 
     def by_tier(self) -> dict[str, TierUsage]:
         totals: dict[str, TierUsage] = {}

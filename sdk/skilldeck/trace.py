@@ -47,8 +47,8 @@ class Tracer:
 
     def __init__(self, run_id: str, host: Host | None = None, path: str | Path | None = None):
         self.run_id = run_id
-        self._host = host
-        self._secrets = _secret_values()
+        self._host = host if host is not None and host.observed else None
+        self._secrets = _secret_values() if path is not None else []
         self._lock = threading.Lock()
         self._file: IO[str] | None = (
             # Open for the whole run, closed by close(): records are flushed one by one.
@@ -61,6 +61,8 @@ class Tracer:
         data.pop("run_id", None)
         call_id, tool = data.pop("call_id", None), data.pop("tool", None)
         event = Event(kind, run_id=self.run_id, call_id=call_id, tool=tool, data=data)
+        if self._host is None and self._file is None:
+            return event  # nobody listens: skip the serialising
         if self._host is not None:
             for failure in self._host.emit(event):
                 self._write({"kind": "error", "run_id": self.run_id, "observer": str(failure)})

@@ -12,7 +12,7 @@ import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -23,8 +23,10 @@ from skilldeck.errors import UnknownToolError
 from skilldeck.events import Event
 from skilldeck.hookspecs import hookimpl
 from skilldeck.host import Host
-from skilldeck.runtime import Runner, RunResult
 from skilldeck.tiers import Tier
+
+if TYPE_CHECKING:
+    from skilldeck.runtime import RunResult
 
 #: The offline simulator answers the first structured request to nano with an invalid output,
 #: so that an offline run shows the escalation of DESIGN rule 8 end to end.
@@ -71,6 +73,8 @@ def run(
     progress = _Progress() if sys.stderr.isatty() and not as_json else None
     if progress is not None:
         host.register(progress, name="progress")
+    from skilldeck.runtime import Runner  # asyncio and the runtime, only when a run starts
+
     with _client(host, names, offline) as client:
         runner = Runner(
             host,

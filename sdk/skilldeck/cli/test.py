@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import subprocess
 import sys
-import tempfile
-import xml.etree.ElementTree as ElementTree
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -67,6 +64,9 @@ def test(path: Path, cases_file: Path | None, no_pytest: bool, as_json: bool) ->
 
 
 def _pytest_rows(path: Path) -> list[Row]:
+    import subprocess
+    import tempfile
+
     with tempfile.TemporaryDirectory() as scratch:
         report = Path(scratch) / "junit.xml"
         completed = subprocess.run(
@@ -92,6 +92,8 @@ def _pytest_rows(path: Path) -> list[Row]:
 
 
 def _junit_rows(report: Path) -> list[Row]:
+    import xml.etree.ElementTree as ElementTree
+
     rows = []
     for case in ElementTree.parse(report).iter("testcase"):
         name = f"{case.get('classname', '')}::{case.get('name', '')}".strip(":")
