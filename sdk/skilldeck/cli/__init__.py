@@ -26,6 +26,7 @@ COMMANDS: dict[str, str] = {
     "models": "models:models",
     "dispatch": "dispatch:dispatch",
     "run": "run:run",
+    "new": "new:new",
     "test": "test:test",
 }
 

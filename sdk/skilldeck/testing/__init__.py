@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .fake_server import FakeResponsesServer, Fault, RecordedRequest, Responder, Turn
+    from .harness import ToolRun
     from .simulator import Simulator, sample_value
 
 _EXPORTS = {
@@ -20,6 +21,7 @@ _EXPORTS = {
     "Responder": "fake_server",
     "Turn": "fake_server",
     "Simulator": "simulator",
+    "ToolRun": "harness",
     "sample_value": "simulator",
 }
 __all__ = [
@@ -28,6 +30,7 @@ __all__ = [
     "RecordedRequest",
     "Responder",
     "Simulator",
+    "ToolRun",
     "Turn",
     "sample_value",
 ]

@@ -1,0 +1,188 @@
+"""`skilldeck new` as a library: check a skill name and where its project goes, then render the
+skill template with cookiecutter.
+
+Every check runs before anything is written, so a refused name creates nothing; a render that
+fails halfway is removed. cookiecutter is imported only inside `render`, so `import skilldeck`
+and `skilldeck --help` never pay for it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+from .errors import SkilldeckError
+from .skill import MAX_DESCRIPTION, MAX_NAME, api_name, valid_skill_name
+
+__all__ = [
+    "LONGEST_TOOL",
+    "MAX_SKILL_NAME",
+    "TEMPLATE_TOOLS",
+    "TIERS",
+    "ProjectNames",
+    "ScaffoldError",
+    "check_description",
+    "name_problem",
+    "render",
+    "target_for",
+    "template_defaults",
+    "template_dir",
+]
+
+TIERS = ("nano", "mini", "full")
+#: The tools the template declares. The model calls them `NAME__word_count` and so on, and the
+#: Responses API allows function names of at most 64 characters: NAME gets what is left.
+TEMPLATE_TOOLS = ("word_count", "summarize")
+LONGEST_TOOL = max(TEMPLATE_TOOLS, key=len)
+MAX_SKILL_NAME = MAX_NAME - len(api_name("", LONGEST_TOOL))
+NAME_RULES = (
+    f"1 to {MAX_SKILL_NAME} lowercase letters, digits and single hyphens, not starting or "
+    "ending with a hyphen (e.g. invoice-extractor)"
+)
+#: Where the template sits inside the installed package (see pyproject's force-include).
+_PACKAGED = ("_templates", "skill")
+
+
+class ScaffoldError(SkilldeckError):
+    """A project that cannot be created as asked: the message says why and what to do."""
+
+
+@dataclass(frozen=True)
+class ProjectNames:
+    """The names a skill's project derives from the skill name, as the template derives them."""
+
+    skill: str
+    distribution: str
+    package: str
+
+    @classmethod
+    def of(cls, skill: str) -> ProjectNames:
+        return cls(skill, f"skilldeck-{skill}", f"skilldeck_{skill.replace('-', '_')}")
+
+
+def name_problem(name: str) -> str | None:
+    """Why `name` cannot name a new skill, or None when it can."""
+    if not valid_skill_name(name):
+        return f"{name!r} is not a valid skill name: use {NAME_RULES}"
+    if len(name) > MAX_SKILL_NAME:
+        return (
+            f"{name!r} has {len(name)} characters; the model calls the tool "
+            f"{api_name(name, LONGEST_TOOL)!r}, which must fit the Responses API's {MAX_NAME} "
+            f"characters: use at most {MAX_SKILL_NAME}"
+        )
+    return None
+
+
+def target_for(name: str, output_dir: Path) -> Path:
+    """The project directory for `name` in `output_dir`, after every check that can refuse it:
+    a path instead of a name, an invalid name, a target that already exists."""
+    base = output_dir.resolve()
+    target = (base / name).resolve()
+    if not target.is_relative_to(base):
+        raise ScaffoldError(
+            f"{name!r} points outside the output directory {base}: give a bare skill name, "
+            "and --output-dir to choose where the project goes"
+        )
+    if target != base and target.parent != base:
+        raise ScaffoldError(
+            f"{name!r} is a path, not a skill name: give a bare name, and --output-dir to "
+            "choose where the project goes"
+        )
+    problem = name_problem(name)
+    if problem:
+        raise ScaffoldError(problem)
+    if os.path.lexists(base / name):
+        raise ScaffoldError(
+            f"{base / name} already exists: choose another name, or another --output-dir"
+        )
+    return base / name
+
+
+def check_description(description: str) -> None:
+    """A planner reads the description to decide when to use the skill: it must say something,
+    and the Agent Skills rules cap it."""
+    if not description.strip():
+        raise ScaffoldError("the description is empty: say what the skill does and when to use it")
+    if len(description) > MAX_DESCRIPTION:
+        raise ScaffoldError(
+            f"the description has {len(description):,} characters; the limit is {MAX_DESCRIPTION:,}"
+        )
+
+
+def template_dir() -> Path:
+    """The skill template: shipped inside the package, or the source tree's in an editable
+    install (where the package directory holds no copy)."""
+    packaged = resources.files("skilldeck").joinpath(*_PACKAGED)
+    if isinstance(packaged, Path) and (packaged / "cookiecutter.json").is_file():
+        return packaged
+    source = Path(__file__).resolve().parents[2] / "templates" / "skill"
+    if (source / "cookiecutter.json").is_file():
+        return source
+    raise ScaffoldError(
+        "the skill template is missing from this installation of skilldeck: reinstall it"
+    )
+
+
+def template_defaults() -> dict[str, str]:
+    """The template's own defaults for what `skilldeck new` asks (a choice defaults to its
+    first option), read without cookiecutter."""
+    data = json.loads((template_dir() / "cookiecutter.json").read_text(encoding="utf-8"))
+    return {
+        key: str(value[0] if isinstance(value, list) else value)
+        for key, value in data.items()
+        if not key.startswith("_")
+    }
+
+
+def _literal(answer: str) -> str:
+    """cookiecutter renders every answer as a Jinja template: text that happens to hold Jinja
+    syntax must come out as typed."""
+    if any(marker in answer for marker in ("{{", "{%", "{#")):
+        return "{% raw %}" + answer + "{% endraw %}"
+    return answer
+
+
+def render(
+    name: str,
+    output_dir: Path,
+    *,
+    description: str | None = None,
+    tier: str | None = None,
+    author: str | None = None,
+) -> Path:
+    """Create the project of skill `name` in `output_dir` and return its directory. What is
+    not given takes the template's default; nothing is ever prompted here."""
+    target = target_for(name, output_dir)
+    if description is not None:
+        check_description(description)
+    if tier is not None and tier not in TIERS:
+        raise ScaffoldError(f"unknown tier {tier!r}: use one of {', '.join(TIERS)}")
+    answers = {"skill_name": name, "description": description, "tier": tier, "author": author}
+    context = {key: _literal(value) for key, value in answers.items() if value is not None}
+
+    from cookiecutter.exceptions import CookiecutterException  # type: ignore[import-untyped]
+    from cookiecutter.main import cookiecutter  # type: ignore[import-untyped]
+
+    try:
+        # A throwaway config: the user's ~/.cookiecutterrc cannot change the answers, and the
+        # replay file cookiecutter always writes goes nowhere lasting.
+        with tempfile.TemporaryDirectory(prefix="skilldeck-new-") as scratch:
+            created = cookiecutter(
+                str(template_dir()),
+                no_input=True,
+                extra_context=context,
+                output_dir=str(target.parent),
+                default_config={"replay_dir": scratch, "cookiecutters_dir": scratch},
+            )
+    except (CookiecutterException, OSError) as error:
+        shutil.rmtree(target, ignore_errors=True)
+        raise ScaffoldError(f"could not create {target}: {error}") from error
+    except BaseException:
+        shutil.rmtree(target, ignore_errors=True)
+        raise
+    return Path(created)
