@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-import textwrap
 from pathlib import Path
 
 import pytest
 
-from tests.test_pytest_plugin import PLUGIN
+from tests.test_pytest_plugin import PLUGIN, PYPROJECT
 
 TESTS = """
 def test_shout(skilldeck_host):
@@ -59,19 +58,7 @@ def project(tmp_path: Path) -> Path:
     root = tmp_path / "mood"
     (root / "tests").mkdir(parents=True)
     (root / "pyproject.toml").write_text(
-        textwrap.dedent(
-            """
-            [project]
-            name = "skilldeck-mood"
-            version = "0.1.0"
-
-            [project.entry-points.skilldeck]
-            mood = "skilldeck_mood"
-
-            [tool.pytest.ini_options]
-            pythonpath = ["."]
-            """
-        )
+        PYPROJECT + '\n[tool.pytest.ini_options]\npythonpath = ["."]\n'
     )
     (root / "skilldeck_mood.py").write_text(PLUGIN)
     (root / "checks.py").write_text("def is_upper(value):\n    return value.isupper()\n")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import textwrap
-
 import pytest
 
 pytest_plugins = ["pytester"]
@@ -79,20 +77,19 @@ def test_failing_assertion_explains(run_tool):
 """
 
 
+PYPROJECT = """
+[project]
+name = "skilldeck-mood"
+version = "0.1.0"
+
+[project.entry-points.skilldeck]
+mood = "skilldeck_mood"
+"""
+
+
 @pytest.fixture
 def project(pytester: pytest.Pytester) -> pytest.Pytester:
-    pytester.makepyprojecttoml(
-        textwrap.dedent(
-            """
-            [project]
-            name = "skilldeck-mood"
-            version = "0.1.0"
-
-            [project.entry-points.skilldeck]
-            mood = "skilldeck_mood"
-            """
-        )
-    )
+    pytester.makepyprojecttoml(PYPROJECT)
     (pytester.path / "skilldeck_mood.py").write_text(PLUGIN)
     pytester.makepyfile(test_mood=TESTS)
     return pytester

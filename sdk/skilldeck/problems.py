@@ -57,10 +57,8 @@ def scoped() -> Iterator[list[Problem]]:
     if outer is None:
         yield []
         return
-    inner: list[Problem] = []
-    token = _collected.set(inner)
-    try:
-        yield inner
-    finally:
-        _collected.reset(token)
-        outer.extend(inner)
+    with collecting() as inner:
+        try:
+            yield inner
+        finally:
+            outer.extend(inner)

@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, TypeVar, overload
+from typing import TYPE_CHECKING, Any, TypedDict, TypeVar, Unpack, overload
 
 from .context import Context
 from .errors import DeclarationError, SchemaError
@@ -24,7 +24,7 @@ from .tiers import Tier, parse_capability, parse_effort
 if TYPE_CHECKING:
     from .schema import FunctionSchema
 
-__all__ = ["MAX_DESCRIPTION", "Skill", "Tool", "api_name", "valid_skill_name"]
+__all__ = ["MAX_DESCRIPTION", "Skill", "Tool", "ToolOptions", "api_name", "valid_skill_name"]
 
 #: Agent Skills rules: lowercase letters and digits, single hyphens between them, 1 to 64 chars.
 _SKILL_NAME = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
@@ -36,6 +36,29 @@ MAX_DESCRIPTION = 1024
 API_SEPARATOR = "__"
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+class ToolOptions(TypedDict, total=False):
+    """The declaration of a tool, as `@skill.tool(...)` takes it.
+
+    `tier` None (the default) runs the tool locally; `ceiling` caps escalation (default
+    `full`); `output` is a type or JSON Schema the model's answer must satisfy; `parameters`
+    replaces the schema read from the signature; `strict=False` allows free-form types;
+    `examples` are complete argument sets, checked by validate and used by the offline
+    simulator and the docs.
+    """
+
+    name: str | None
+    description: str | None
+    tier: Tier | str | None
+    effort: str | None
+    max_output_tokens: int | None
+    capabilities: Iterable[str]
+    ceiling: Tier | str | None
+    output: Any
+    parameters: Mapping[str, Any] | None
+    strict: bool
+    examples: Iterable[Mapping[str, Any]]
 
 
 def valid_skill_name(name: str) -> bool:
@@ -178,68 +201,18 @@ class Skill:
     def tool(self, func: F, /) -> F: ...
 
     @overload
-    def tool(
-        self,
-        func: None = None,
-        /,
-        *,
-        name: str | None = None,
-        description: str | None = None,
-        tier: Tier | str | None = None,
-        effort: str | None = None,
-        max_output_tokens: int | None = None,
-        capabilities: Iterable[str] = (),
-        ceiling: Tier | str | None = None,
-        output: Any = None,
-        parameters: Mapping[str, Any] | None = None,
-        strict: bool = True,
-        examples: Iterable[Mapping[str, Any]] = (),
-    ) -> Callable[[F], F]: ...
+    def tool(self, func: None = None, /, **options: Unpack[ToolOptions]) -> Callable[[F], F]: ...
 
     def tool(
-        self,
-        func: F | None = None,
-        /,
-        *,
-        name: str | None = None,
-        description: str | None = None,
-        tier: Tier | str | None = None,
-        effort: str | None = None,
-        max_output_tokens: int | None = None,
-        capabilities: Iterable[str] = (),
-        ceiling: Tier | str | None = None,
-        output: Any = None,
-        parameters: Mapping[str, Any] | None = None,
-        strict: bool = True,
-        examples: Iterable[Mapping[str, Any]] = (),
+        self, func: F | None = None, /, **options: Unpack[ToolOptions]
     ) -> F | Callable[[F], F]:
         """Declare a tool; the decorated function is its handler and is returned unchanged.
 
-        Parameters come from the signature and its docstring unless `parameters=` gives a JSON
-        Schema. `tier=None` means the tool runs locally; `ceiling` caps escalation (default
-        `full`); `output` is a type or JSON Schema the model's answer must satisfy;
-        `examples` are argument sets that validate checks against the schema and that the
-        offline simulator and documentation use.
+        Used bare (`@skill.tool`) or with the options of `ToolOptions`.
         """
 
         def declare(handler: F) -> F:
-            self.add_tool(
-                _build_tool(
-                    self,
-                    handler,
-                    name=name,
-                    description=description,
-                    tier=tier,
-                    effort=effort,
-                    max_output_tokens=max_output_tokens,
-                    capabilities=capabilities,
-                    ceiling=ceiling,
-                    output=output,
-                    parameters=parameters,
-                    strict=strict,
-                    examples=examples,
-                )
-            )
+            self.add_tool(_build_tool(self, handler, **options))
             return handler
 
         return declare(func) if func is not None else declare
@@ -254,17 +227,17 @@ def _build_tool(
     skill: Skill,
     handler: Callable[..., Any],
     *,
-    name: str | None,
-    description: str | None,
-    tier: Tier | str | None,
-    effort: str | None,
-    max_output_tokens: int | None,
-    capabilities: Iterable[str],
-    ceiling: Tier | str | None,
-    output: Any,
-    parameters: Mapping[str, Any] | None,
-    strict: bool,
-    examples: Iterable[Mapping[str, Any]],
+    name: str | None = None,
+    description: str | None = None,
+    tier: Tier | str | None = None,
+    effort: str | None = None,
+    max_output_tokens: int | None = None,
+    capabilities: Iterable[str] = (),
+    ceiling: Tier | str | None = None,
+    output: Any = None,
+    parameters: Mapping[str, Any] | None = None,
+    strict: bool = True,
+    examples: Iterable[Mapping[str, Any]] = (),
 ) -> Tool:
     tool_name = name or handler.__name__
     where = f"skill {skill.name}, tool {tool_name}"

@@ -11,7 +11,14 @@ import click
 
 from skilldeck.binding import LOCAL, WorkloadSummary
 from skilldeck.cli.listing import load_host
-from skilldeck.cli.output import EXIT_FAILED, EXIT_USAGE, echo_json, error_exit, table, use_color
+from skilldeck.cli.output import (
+    EXIT_FAILED,
+    EXIT_USAGE,
+    echo_json,
+    error_exit,
+    progress_bar,
+    table,
+)
 from skilldeck.cli.policy_options import build_policy, policy_options
 from skilldeck.dispatch import Call, Dispatcher, bind_workload
 from skilldeck.host import Host
@@ -105,13 +112,7 @@ def _workload(host: Host, dispatcher: Dispatcher, source: IO[bytes], as_json: bo
 def _lines(source: IO[bytes]) -> Iterator[str]:
     """The file's lines, with a progress bar on stderr by bytes read (no pre-pass to count)."""
     size = _size(source)
-    with click.progressbar(
-        length=size or 1,
-        label="binding",
-        file=sys.stderr,
-        color=use_color(),
-        hidden=size is None or not sys.stderr.isatty(),
-    ) as bar:
+    with progress_bar(size, "binding") as bar:
         for raw in source:
             bar.update(len(raw))
             yield raw.decode("utf-8", errors="replace")

@@ -6,13 +6,13 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
-from typing import Any, NoReturn, TypeVar
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
-T = TypeVar("T")
+if TYPE_CHECKING:
+    from click._termui_impl import ProgressBar
 
 #: Exit codes: a check that found problems, and a command used wrongly (click's own).
 EXIT_FAILED = 1
@@ -72,10 +72,13 @@ def error_exit(message: str, code: int = EXIT_FAILED) -> NoReturn:
     sys.exit(code)
 
 
-@contextmanager
-def progress(items: Sequence[T], label: str) -> Iterator[Iterable[T]]:
-    """A progress bar on stderr for long work; silent when stderr is not a terminal."""
-    with click.progressbar(
-        items, label=label, file=sys.stderr, show_pos=True, color=use_color() or None
-    ) as bar:
-        yield bar
+def progress_bar(length: int | None, label: str) -> ProgressBar[int]:
+    """A progress bar on stderr for long work (stdout stays clean for --json and pipes);
+    hidden when stderr is not a terminal or the length is unknown (a pipe)."""
+    return click.progressbar(
+        length=max(length or 0, 1),
+        label=label,
+        file=sys.stderr,
+        color=use_color(),
+        hidden=length is None or not sys.stderr.isatty(),
+    )

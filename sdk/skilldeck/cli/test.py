@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from skilldeck.cli.output import EXIT_FAILED, EXIT_USAGE, echo_json, error_exit, table, use_color
+from skilldeck.cli.output import EXIT_FAILED, EXIT_USAGE, echo_json, error_exit, progress_bar, table
 
 #: pytest's exit code when it collected no test.
 NO_TESTS = 5
@@ -121,16 +121,7 @@ def _case_rows(path: Path, cases_path: Path) -> list[Row]:
     except AssertionError as error:
         error_exit(f"cannot load the plugin at {path}: {error}", EXIT_FAILED)
     rows = []
-    with (
-        FakeResponsesServer() as server,
-        click.progressbar(
-            length=len(cases),
-            label="cases",
-            file=sys.stderr,
-            color=use_color(),
-            hidden=not sys.stderr.isatty(),
-        ) as bar,
-    ):
+    with FakeResponsesServer() as server, progress_bar(len(cases), "cases") as bar:
         for result in run_cases(cases, host, server):
             rows.append(Row("case", result.case.name, result.ok, result.detail))
             bar.update(1)
