@@ -64,6 +64,13 @@ async def wait(seconds: float) -> str:
     return "woke"
 
 
+@lab.tool(timeout=0.1)
+async def nap(seconds: float) -> str:
+    """Sleep under a declared timeout of its own."""
+    await asyncio.sleep(seconds)
+    return "woke"
+
+
 @lab.tool
 def fail(message: str) -> str:
     """Raise an error with the message."""

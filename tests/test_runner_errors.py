@@ -93,6 +93,16 @@ def test_a_slow_tool_times_out(server, make_runner) -> None:
     assert result.calls[0].error == "timed out after 0.2 s"
 
 
+def test_a_tool_declared_timeout_overrides_the_runners(server, make_runner) -> None:
+    server.script(
+        [Turn.function_call("lab__nap", {"seconds": 5}), Turn.message("too slow")],
+        model=PLANNER,
+    )
+    result = make_runner(tool_timeout=60).run_sync("Nap")
+    assert outputs_sent(server, 1)[0]["message"] == "lab.nap did not finish within 0.1 s"
+    assert result.calls[0].error == "timed out after 0.1 s"
+
+
 def test_a_call_too_large_for_every_window_cannot_bind(server, make_runner) -> None:
     server.script(
         [Turn.function_call("lab__echo", {"text": "x"}), Turn.message("ok")], model=PLANNER

@@ -149,6 +149,7 @@ def test_strict_false_accepts_a_free_form_parameter() -> None:
         ({"tier": "full", "ceiling": "mini"}, "below the declared tier"),
         ({"effort": "low"}, "only apply to model-backed tools"),
         ({"tier": "nano", "max_output_tokens": 0}, "positive integer"),
+        ({"timeout": -1}, "timeout must be a positive number of seconds"),
     ],
 )
 def test_bad_declarations_raise_naming_skill_and_tool(

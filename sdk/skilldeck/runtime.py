@@ -371,14 +371,15 @@ class Runner:
         record.binding = binding
         run.tracer.emit("binding", **binding.to_dict())
         spent_before = run.ledger.cost_of(call.call_id)
+        timeout = tool.timeout or self.tool_timeout
         try:
             result = await asyncio.wait_for(
-                self._invoke(run, tool, call, binding, record, held, depth), self.tool_timeout
+                self._invoke(run, tool, call, binding, record, held, depth), timeout
             )
         except TimeoutError:
-            record.error = f"timed out after {self.tool_timeout:g} s"
+            record.error = f"timed out after {timeout:g} s"
             return error_output(
-                "timeout", f"{tool.qualified_name} did not finish within {self.tool_timeout:g} s"
+                "timeout", f"{tool.qualified_name} did not finish within {timeout:g} s"
             )
         except (ModelFailed, InvalidOutput) as error:
             record.error = str(error)

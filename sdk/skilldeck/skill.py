@@ -45,7 +45,7 @@ class ToolOptions(TypedDict, total=False):
     `full`); `output` is a type or JSON Schema the model's answer must satisfy; `parameters`
     replaces the schema read from the signature; `strict=False` allows free-form types;
     `examples` are complete argument sets, checked by validate and used by the offline
-    simulator and the docs.
+    simulator and the docs; `timeout` (seconds) overrides the runner's per-call timeout.
     """
 
     name: str | None
@@ -59,6 +59,7 @@ class ToolOptions(TypedDict, total=False):
     parameters: Mapping[str, Any] | None
     strict: bool
     examples: Iterable[Mapping[str, Any]]
+    timeout: float | None
 
 
 def valid_skill_name(name: str) -> bool:
@@ -98,6 +99,7 @@ class Tool:
     output_schema: dict[str, Any] | None = None
     strict: bool = True
     examples: tuple[dict[str, Any], ...] = ()
+    timeout: float | None = None
     context_param: str | None = None
     signature: FunctionSchema | None = field(default=None, repr=False)
 
@@ -155,6 +157,7 @@ class Tool:
             "capabilities": sorted(self.capabilities),
             "ceiling": self.ceiling.value if self.tier else None,
             "strict": self.strict,
+            "timeout": self.timeout,
             "handler": f"{self.handler.__module__}.{self.handler.__qualname__}",
             "is_async": self.is_async,
             "output_schema": self.output_schema,
@@ -238,6 +241,7 @@ def _build_tool(
     parameters: Mapping[str, Any] | None = None,
     strict: bool = True,
     examples: Iterable[Mapping[str, Any]] = (),
+    timeout: float | None = None,
 ) -> Tool:
     tool_name = name or handler.__name__
     where = f"skill {skill.name}, tool {tool_name}"
@@ -273,6 +277,9 @@ def _build_tool(
         )
     if max_output_tokens is not None and max_output_tokens <= 0:
         report(where, f"max_output_tokens must be a positive integer, got {max_output_tokens}")
+    if timeout is not None and not timeout > 0:
+        report(where, f"timeout must be a positive number of seconds, got {timeout}")
+        timeout = None
 
     return Tool(
         skill=skill,
@@ -289,6 +296,7 @@ def _build_tool(
         output_schema=_output_schema(where, output),
         strict=strict,
         examples=tuple(dict(example) for example in examples),
+        timeout=timeout,
         context_param=signature.context_param if signature else _context_param(handler),
         signature=signature,
     )
