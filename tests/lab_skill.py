@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from dataclasses import dataclass
 from typing import Literal
 
@@ -82,3 +83,47 @@ async def delegate(ctx: Context, task: str) -> str:
     """Run a nested tool loop on the bound model with the echo tool."""
     result = await ctx.run(task, tools=["lab.echo"])  # type: ignore[attr-defined]
     return str(result.final_output)
+
+
+#: Released by the test that uses `block`, so the stray thread always ends.
+RELEASE = threading.Event()
+
+
+@lab.tool(timeout=0.2)
+def block(text: str) -> str:
+    """Block until the test releases it (a sync handler that overruns its timeout)."""
+    RELEASE.wait(30)
+    return text
+
+
+@lab.tool(tier="nano", output=Label)
+async def wrong_respond(ctx: Context, text: str) -> Label:
+    """Call the sync form from async code, which would block the loop."""
+    result: Label = ctx.respond_sync(text)
+    return result
+
+
+@lab.tool
+async def query_database(text: str) -> str:
+    """Fail with the handler's own TimeoutError."""
+    raise TimeoutError("database did not answer")
+
+
+@lab.tool
+async def local_respond(ctx: Context, text: str) -> str:
+    """A local tool that wrongly asks for a model."""
+    answer: str = await ctx.respond(text)
+    return answer
+
+
+class _Shout:
+    """A handler object with an async __call__, run through the sync path."""
+
+    __name__ = "shout_later"
+    __doc__ = "Shout, asynchronously."
+
+    async def __call__(self, text: str) -> str:
+        return text.upper()
+
+
+lab.tool(name="shout_later", description="Shout, asynchronously.")(_Shout())

@@ -13,7 +13,6 @@ from skilldeck.catalog import (
     LongContextPricing,
     ModelProfile,
     env_var,
-    price_usage,
 )
 from skilldeck.config import ConfigError, find_config, load_config
 from skilldeck.errors import CatalogError
@@ -107,7 +106,7 @@ def test_cost_uses_prices_per_million_tokens() -> None:
 
 def test_cached_input_is_part_of_input_and_billed_at_the_cached_price() -> None:
     nano = Catalog.defaults()[Tier.NANO]
-    usage = price_usage(nano, input_tokens=1_000_000, cached_tokens=400_000, output_tokens=0)
+    usage = nano.cost(1_000_000, output_tokens=0, cached_tokens=400_000)
     assert usage == pytest.approx(0.6 * 0.20 + 0.4 * 0.02)
 
 
@@ -121,9 +120,7 @@ def test_long_context_rule_bills_the_whole_full_request_at_higher_prices() -> No
 
 def test_long_context_rule_doubles_cached_input_too() -> None:
     full = Catalog.defaults()[Tier.FULL]
-    assert price_usage(full, 300_000, cached_tokens=300_000) == pytest.approx(
-        300_000 * 0.25 * 2 / 1e6
-    )
+    assert full.cost(300_000, cached_tokens=300_000) == pytest.approx(300_000 * 0.25 * 2 / 1e6)
 
 
 def test_latency_is_first_token_plus_reading_plus_writing_plus_tool_time() -> None:

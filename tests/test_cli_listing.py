@@ -79,3 +79,31 @@ def test_inspect_unknown_name_is_a_usage_error_that_lists_names(run_cli) -> None
 def test_no_color_means_no_escape_codes(run_cli) -> None:
     result = run_cli("skills", env={"NO_COLOR": "1"})
     assert "\x1b[" not in result.stdout
+
+
+COMMAND_PLUGIN = """
+import click
+from skilldeck import hookimpl
+
+@hookimpl
+def skilldeck_register_commands(cli):
+    @cli.command()
+    def hello():
+        \"\"\"Say hello from a plugin.\"\"\"
+        click.echo("hello from a plugin")
+"""
+
+
+def test_plugins_add_commands_and_a_broken_one_only_warns(run_cli, make_distribution) -> None:
+    make_distribution("skilldeck-hello", "hello_plugin", COMMAND_PLUGIN)
+    make_distribution(
+        "skilldeck-badcmd",
+        "badcmd_plugin",
+        "from skilldeck import hookimpl\n\n@hookimpl\n"
+        "def skilldeck_register_commands(cli):\n    raise RuntimeError('no commands')\n",
+    )
+    result = run_cli("hello")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "hello from a plugin"
+    assert "plugin badcmd_plugin failed to add commands: no commands" in result.stderr
+    assert "Say hello from a plugin." in run_cli("--help").stdout

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import tomllib
 from pathlib import Path
@@ -9,7 +10,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from skilldeck import scaffold
+from skilldeck import scaffold, tiers
 from skilldeck.cli import cli
 
 
@@ -111,6 +112,22 @@ def test_refuses_an_empty_description(tmp_path: Path) -> None:
     assert listing(tmp_path) == []
 
 
+def test_refuses_a_description_that_is_not_valid_unicode(tmp_path: Path) -> None:
+    # What undecodable bytes in argv become: a lone surrogate, which no file can hold.
+    result = new("garbled", "--description", "Summarize \udcff", "--no-input", "-o", str(tmp_path))
+    assert result.exit_code == 2
+    assert "is not valid Unicode text" in result.output
+    assert listing(tmp_path) == []
+
+
+def test_refuses_an_author_that_is_not_valid_unicode(tmp_path: Path) -> None:
+    with pytest.raises(
+        scaffold.ScaffoldError, match="the author is not valid Unicode text: character 5"
+    ):
+        scaffold.render("garbled", tmp_path, author="Ada \udcff")
+    assert listing(tmp_path) == []
+
+
 def test_a_render_that_fails_halfway_leaves_nothing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -133,6 +150,13 @@ def test_names_are_capped_so_that_every_generated_tool_name_fits_the_api() -> No
     assert scaffold.name_problem("x" * scaffold.MAX_SKILL_NAME) is None
     assert scaffold.name_problem("x" * (scaffold.MAX_SKILL_NAME + 1)) is not None
     assert scaffold.name_problem("-leading") is not None
+
+
+def test_the_tiers_offered_are_the_sdks_tiers_and_the_templates_choices() -> None:
+    offered = scaffold.TIERS
+    assert offered == tuple(str(tier) for tier in tiers.TIERS)
+    template = json.loads((scaffold.template_dir() / "cookiecutter.json").read_text())
+    assert template["tier"] == list(scaffold.TIERS)
 
 
 def test_project_names_derive_from_the_skill_name() -> None:

@@ -99,3 +99,40 @@ def test_a_missing_path_is_a_usage_error(run_cli, tmp_path) -> None:
     result = run_cli("validate", str(tmp_path / "nope"))
     assert result.returncode == 2
     assert "does not exist" in result.stderr
+
+
+def test_an_invalid_non_strict_schema_is_a_problem_with_where(run_cli, tmp_path) -> None:
+    source = """
+    from skilldeck import Skill, hookimpl
+
+    skill = Skill("loose", "A non-strict tool with a broken schema.")
+
+    @skill.tool(
+        strict=False,
+        description="Take anything.",
+        parameters={"type": "object", "properties": {"x": {"type": "strin"}}},
+        examples=[{"x": 1}],
+    )
+    def take(**arguments: object) -> str:
+        return "ok"
+
+    @hookimpl
+    def skilldeck_register_skills(register):
+        register(skill)
+    """
+    result = run_cli("validate", str(write_project(tmp_path, source, "loose")))
+    assert result.returncode == 1
+    assert "skill loose, tool take, parameters: not a valid JSON Schema" in result.stdout
+
+
+def test_the_source_tree_is_validated_not_an_installed_copy(run_cli, tmp_path) -> None:
+    import shutil
+    from pathlib import Path
+
+    copy = tmp_path / "triage-copy"
+    shutil.copytree(Path(__file__).parent.parent / "plugins" / "skilldeck-triage", copy)
+    module = copy / "skilldeck_triage" / "__init__.py"
+    module.write_text(module.read_text().replace('tier="nano",', 'tier="nan0",', 1))
+    result = run_cli("validate", str(copy))
+    assert result.returncode == 1
+    assert "unknown tier 'nan0'" in result.stdout

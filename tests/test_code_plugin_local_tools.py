@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from skilldeck import Host
+from skilldeck_code.files import MAX_GREP_BYTES
 
 
 @pytest.fixture
@@ -62,3 +63,35 @@ def test_grep_refuses_a_bad_pattern_and_an_escaping_path(root: Path) -> None:
         grep("(")  # type: ignore[operator]
     with pytest.raises(PermissionError):
         grep("x", path="..")  # type: ignore[operator]
+
+
+def test_grep_skips_a_file_larger_than_the_limit_without_error(root: Path) -> None:
+    _, grep = tools()
+    with (root / "huge.log").open("w") as handle:
+        handle.write("main at the top\n")
+        handle.writelines("x" * 99 + "\n" for _ in range(MAX_GREP_BYTES // 100 + 1))
+    assert (root / "huge.log").stat().st_size > MAX_GREP_BYTES
+    assert grep("main") == ["README.md:2:main entry", "pkg/app.py:3:def main():"]  # type: ignore[operator]
+
+
+def test_grep_skips_a_file_whose_bad_bytes_come_after_its_matches(root: Path) -> None:
+    (root / "late.txt").write_bytes(b"main first\n" * 3000 + b"\xff\xfe tail\n")
+    _, grep = tools()
+    assert grep("main", glob="*.txt") == []  # type: ignore[operator]
+
+
+def test_grep_skips_a_binary_file_that_happens_to_decode(root: Path) -> None:
+    (root / "image.dat").write_bytes(b"main\x00\x01\x02")
+    _, grep = tools()
+    assert grep("main", glob="*.dat") == []  # type: ignore[operator]
+
+
+def test_grep_reports_lines_without_their_line_ending_and_cut_to_400_characters(
+    root: Path,
+) -> None:
+    (root / "dos.txt").write_bytes(b"first\r\nmain dos\r\n" + b"main " + b"y" * 1000 + b"\n")
+    _, grep = tools()
+    assert grep("main", glob="dos.txt") == [  # type: ignore[operator]
+        "dos.txt:2:main dos",
+        "dos.txt:3:main " + "y" * 395,
+    ]

@@ -5,7 +5,15 @@ from __future__ import annotations
 
 import pytest
 
-from skilldeck import DuplicateSkillError, Host, Skill, UnknownToolError, hookimpl
+from skilldeck import (
+    DispatchError,
+    DuplicateSkillError,
+    Host,
+    PluginError,
+    Skill,
+    UnknownToolError,
+    hookimpl,
+)
 
 FIRST_PARTY = {"triage", "code", "architect"}
 
@@ -154,3 +162,80 @@ def test_event_observers_that_fail_do_not_stop_others() -> None:
     failures = host.emit(Event("run_start", run_id="r1"))
     assert seen == ["run_start"]
     assert [str(f) for f in failures] == ["observer failed"]
+
+
+def test_a_failing_routing_plugin_is_named_and_never_taken_for_the_rules() -> None:
+    from skilldeck.dispatch import Call
+
+    skill = Skill("routed", "Routed by plugins.")
+
+    @skill.tool(tier="nano")
+    async def ask(text: str) -> str:
+        """Ask."""
+        return text
+
+    class Broken:
+        @hookimpl
+        def skilldeck_bind(self, call, candidates):  # type: ignore[no-untyped-def]
+            raise KeyError("oops")
+
+    class Confused:
+        @hookimpl
+        def skilldeck_bind(self, call, candidates):  # type: ignore[no-untyped-def]
+            return "mini"
+
+    call = Call(skill.tools["ask"], {"text": "x"})
+    host = Host(discover=False, skills=[skill])
+    host.register(Broken(), name="broken")
+    with pytest.raises(DispatchError, match=r"plugin broken's skilldeck_bind failed: KeyError"):
+        host.dispatcher().bind(call)
+    host = Host(discover=False, skills=[skill])
+    host.register(Confused(), name="confused")
+    with pytest.raises(DispatchError, match=r"returned str 'mini': return one of the candidate"):
+        host.dispatcher().bind(call)
+
+
+def test_a_plugin_failing_to_register_models_loses_its_skills_too() -> None:
+    class Half:
+        @hookimpl
+        def skilldeck_register_skills(self, register):  # type: ignore[no-untyped-def]
+            register(Skill("half", "Registered before the models failed."))
+
+        @hookimpl
+        def skilldeck_register_models(self, register):  # type: ignore[no-untyped-def]
+            raise RuntimeError("no models today")
+
+    host = Host(discover=False, plugins=[Half()])
+    assert "half" not in host.skills
+    [error] = host.load_errors
+    assert error.phase == "register models"
+    assert host.plugins()[0].skills == []
+
+
+def test_the_users_bad_settings_are_not_blamed_on_a_plugin(tmp_path, monkeypatch) -> None:
+    from skilldeck import CatalogError
+
+    (tmp_path / "skilldeck.toml").write_text('[models.mini]\ninput_price = "cheap"\n')
+    monkeypatch.chdir(tmp_path)
+
+    class Models:
+        @hookimpl
+        def skilldeck_register_models(self, register):  # type: ignore[no-untyped-def]
+            pass
+
+    with pytest.raises(CatalogError, match=r"skilldeck.toml: \[models.mini\] input_price"):
+        Host(discover=False, plugins=[Models()])
+
+
+def test_a_second_plugin_under_a_taken_name_leaves_the_first_alone() -> None:
+    class First:
+        @hookimpl
+        def skilldeck_register_skills(self, register):  # type: ignore[no-untyped-def]
+            register(Skill("first", "The first."))
+
+    host = Host(discover=False)
+    host.register(First(), name="same")
+    with pytest.raises(PluginError, match="a plugin named 'same' is already registered"):
+        host.register(First(), name="same")
+    assert list(host.skills) == ["first"]
+    assert host.load_errors == []

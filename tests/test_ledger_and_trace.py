@@ -129,14 +129,32 @@ def test_event_hook_observers_see_the_run(server) -> None:
     assert seen[-1] == ("run_end", None)
 
 
-def test_run_budget_refuses_calls_beyond_it(server, make_runner) -> None:
+def test_run_budget_refuses_calls_beyond_it_and_stops_the_run(server, make_runner) -> None:
     from skilldeck.dispatch import Policy
+    from skilldeck.runtime import RunStopped
 
     server.script(
         [Turn.function_call("lab__summarize", {"text": "x"}), Turn.message("over budget")],
         model=PLANNER,
     )
-    result = make_runner(policy=Policy(max_cost_per_run=0.000001)).run_sync("Summarize")
-    [call] = result.calls
+    with pytest.raises(RunStopped, match=r"run budget of \$0.0000 is spent") as stopped:
+        make_runner(policy=Policy(max_cost_per_run=0.000001)).run_sync("Summarize")
+    [call] = stopped.value.result.calls
     assert json.loads(call.output)["error"] == "cannot_bind"
     assert "run budget" in call.output
+    assert len(server.requests) == 1  # the planner's first turn spent it all
+
+
+def test_run_budget_holds_for_what_handlers_really_send(server, make_runner) -> None:
+    from skilldeck.dispatch import Policy
+
+    calls = [("lab__digest", {"words": 100_000}) for _ in range(5)]
+    server.script([Turn.function_calls(calls), Turn.message("done")], model=PLANNER)
+    server.script([Turn.message("digest").with_latency(0.2)] * 5, model=NANO)
+    budget = 0.05  # one 100k-token nano request costs about $0.02
+    result = make_runner(policy=Policy(max_cost_per_run=budget)).run_sync("Digest five")
+    outputs = [json.loads(c.output) if c.output.startswith("{") else c.output for c in result.calls]
+    refused = [o for o in outputs if isinstance(o, dict) and o["error"] == "budget_exceeded"]
+    assert len(refused) >= 3
+    spent_on_calls = sum(r.cost for r in result.ledger.records if r.call_id is not None)
+    assert spent_on_calls <= budget

@@ -4,8 +4,11 @@ the wheel ships the template; the tutorial quotes what the template generates.""
 
 from __future__ import annotations
 
+import ast
 import importlib
 import importlib.metadata
+import importlib.util
+import json
 import os
 import re
 import shlex
@@ -13,10 +16,15 @@ import subprocess
 import sys
 import tomllib
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
+from types import ModuleType
 
 import pytest
+import strictyaml  # type: ignore[import-untyped]
 from click.testing import CliRunner
+from hypothesis import given
+from hypothesis import strategies as st
 from skills_ref.parser import read_properties  # type: ignore[import-untyped]
 from skills_ref.validator import validate as agent_skills_problems  # type: ignore[import-untyped]
 
@@ -194,6 +202,60 @@ def test_skill_md_passes_the_agent_skills_reference_validator(workspace: Path, t
     assert pyproject["project"]["description"] == description
 
 
+def test_free_text_with_emoji_quotes_backslash_and_braces_is_written_as_typed(
+    workspace: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    description = 'Summarize text 🚀 quickly: "quoted", it\'s C:\\path, {{ braces }} {% endraw %}'
+    author = 'Zoë "Z" 🚀 \\ {{ me }}'
+    project = render("emoji-skill", workspace, description=description, author=author)
+    pyproject = tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))
+    assert pyproject["project"]["description"] == description
+    assert pyproject["project"]["authors"] == [{"name": author}]
+    skill_md = read_properties(project)
+    assert (skill_md.description, skill_md.metadata["author"]) == (description, author)
+    assert description in (project / "README.md").read_text(encoding="utf-8")
+    monkeypatch.syspath_prepend(str(project))
+    try:
+        assert importlib.import_module("skilldeck_emoji_skill").skill.description == description
+    finally:
+        sys.modules.pop("skilldeck_emoji_skill", None)
+    checked = run(SKILLDECK, "validate", project, env=offline_env())
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+# -- the template's `quoted` filter -------------------------------------------------------
+
+
+def template_extension() -> ModuleType:
+    """The template's Jinja extension module, loaded from its file as cookiecutter finds it."""
+    path = template_dir() / "skilldeck_template_ext.py"
+    spec = importlib.util.spec_from_file_location("skilldeck_template_ext_under_test", path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+QUOTED: Callable[[object], str] = template_extension().quoted
+
+
+@given(st.text(alphabet=st.characters(exclude_categories=["Cs"])))
+def test_quoted_text_reads_back_the_same_in_toml_python_yaml_and_json(text: str) -> None:
+    literal = QUOTED(text)
+    assert tomllib.loads(f"value = {literal}")["value"] == text
+    assert ast.literal_eval(literal) == text
+    assert json.loads(literal) == text
+    assert strictyaml.load(f"value: {literal}").data["value"] == text
+
+
+def test_quoted_keeps_emoji_and_accents_as_they_are() -> None:
+    assert QUOTED('Zoë 🚀 "hi" \\') == '"Zoë 🚀 \\"hi\\" \\\\"'
+
+
+# -- the generated code --------------------------------------------------------------------
+
+
 def test_the_generated_code_is_lint_clean(project: Path) -> None:
     ruff = Path(sys.executable).with_name("ruff")
     rules = "E,F,W,I,B,UP,SIM,RUF,PT,C4"
@@ -225,12 +287,15 @@ def test_the_wheel_ships_the_template_and_new_uses_it(tmp_path: Path) -> None:
     zipfile.ZipFile(wheel).extractall(unpacked)
     code = (
         "import skilldeck.scaffold as s; print(s.template_dir()); "
-        "from skilldeck.cli import main; main(['new', 'from-wheel', '--no-input'])"
+        "from skilldeck.cli import main; "
+        "main(['new', 'from-wheel', '--no-input', '--description', 'Ship it \\U0001f680'])"
     )
     created = run(sys.executable, "-c", code, cwd=tmp_path, env=offline_env(unpacked))
     assert created.returncode == 0, created.stderr
     assert created.stdout.splitlines()[0] == str(unpacked / "skilldeck" / "_templates" / "skill")
     assert (tmp_path / "from-wheel" / "SKILL.md").is_file()
+    pyproject = (tmp_path / "from-wheel" / "pyproject.toml").read_text(encoding="utf-8")
+    assert tomllib.loads(pyproject)["project"]["description"] == "Ship it 🚀"
 
 
 # -- the tutorial ---------------------------------------------------------------------------

@@ -75,11 +75,14 @@ def load_cases(path: Path) -> list[Case]:
     return [_case(path, number, entry) for number, entry in enumerate(entries, start=1)]
 
 
-def _case(path: Path, number: int, entry: Mapping[str, Any]) -> Case:
+def _case(path: Path, number: int, entry: Any) -> Case:
     where = f"{path}: case {number}"
 
     def fail(message: str) -> CasesError:
         return CasesError(f"{where}: {message}")
+
+    if not isinstance(entry, dict):
+        raise fail("write each case as a [[case]] table")
 
     unknown = sorted(set(entry) - _KEYS)
     if unknown:
@@ -123,7 +126,9 @@ def run_cases(
 
 def _judge(case: Case, value: Any, error: str | None, binding: Any) -> tuple[bool, str]:
     tier = binding.tier.value if binding is not None and binding.tier else "local"
-    if case.expect_tier and binding is not None and tier != case.expect_tier:
+    if case.expect_tier and binding is None:
+        return False, f"never bound ({error}), expected {case.expect_tier}"
+    if case.expect_tier and tier != case.expect_tier:
         return False, f"ran on {tier}, expected {case.expect_tier}"
     expect = case.expect
     if "error" in expect:

@@ -23,7 +23,7 @@ from typing import Any
 
 from .config import Config, load_config
 from .errors import CatalogError, DeclarationError
-from .tiers import TIERS, Tier, parse_capability, parse_effort
+from .tiers import EFFORTS, TIERS, Tier, parse_capability, parse_effort
 
 __all__ = [
     "DEFAULTS_SOURCE",
@@ -33,7 +33,6 @@ __all__ = [
     "LongContextPricing",
     "ModelProfile",
     "env_var",
-    "price_usage",
 ]
 
 DEFAULTS_SOURCE = "skilldeck defaults"
@@ -176,18 +175,7 @@ class ModelProfile:
         }
 
 
-def price_usage(
-    profile: ModelProfile, input_tokens: int, cached_tokens: int = 0, output_tokens: int = 0
-) -> float:
-    """US dollars for one request's usage record (input includes cached; output includes
-    reasoning), as the ledger prices what the API reported."""
-    return profile.cost(input_tokens, output_tokens, cached_tokens)
-
-
-_EFFORT_ORDER = {
-    effort: rank
-    for rank, effort in enumerate(("none", "minimal", "low", "medium", "high", "xhigh"))
-}
+_EFFORT_ORDER = {effort: rank for rank, effort in enumerate(EFFORTS)}
 
 
 class _InvalidProfile(CatalogError):
@@ -652,10 +640,6 @@ class Catalog:
 
     def __repr__(self) -> str:
         return f"Catalog({', '.join(f'{p.tier}={p.model}' for p in self)})"
-
-    def largest(self) -> ModelProfile:
-        """The profile with the largest window (rule 6 names it)."""
-        return max(self, key=lambda profile: (profile.window, profile.max_input))
 
     def to_dict(self) -> dict[str, Any]:
         return {profile.tier.value: profile.to_dict() for profile in self}

@@ -79,6 +79,16 @@ class Context:
         """`respond` for sync handlers, which the runtime runs in worker threads."""
         import asyncio
 
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is not None:
+            # Blocking the loop on a coroutine that needs that very loop would hang the run.
+            raise RunError(
+                f"{self.tool.qualified_name}: ctx.respond_sync was called from async code; "
+                "use `await ctx.respond(...)` there"
+            )
         if self._loop is None:
             return asyncio.run(self.respond(input, instructions=instructions, output=output))
         future = asyncio.run_coroutine_threadsafe(

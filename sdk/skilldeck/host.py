@@ -11,7 +11,6 @@ import re
 import traceback
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from importlib import metadata
 from typing import TYPE_CHECKING, Any
 
 import pluggy
@@ -20,7 +19,7 @@ from . import hookspecs, problems
 from .catalog import Catalog, ModelProfile
 from .config import Config, load_config
 from .dispatch import Call, Counting, Dispatcher, Policy
-from .errors import DuplicateSkillError, PluginError, UnknownToolError
+from .errors import DispatchError, DuplicateSkillError, PluginError, UnknownToolError
 from .problems import Problem
 from .skill import API_SEPARATOR, Skill, Tool
 
@@ -140,6 +139,8 @@ class Host:
         `only` names the distributions to load; by default `SKILLDECK_LOAD_PLUGINS` does, and
         when it is unset every installed plugin loads.
         """
+        from importlib import metadata  # ~20 ms: paid only when plugins are discovered
+
         allowed = {_normalize(n) for n in only} if only is not None else plugins_allowed_by_env()
         # Sorted, so that which of two clashing plugins keeps a name never depends on sys.path.
         entry_points = metadata.entry_points(group=ENTRY_POINT_GROUP)
@@ -170,13 +171,13 @@ class Host:
     ) -> bool:
         """Register a module or object holding hook implementations; False if it failed."""
         info = info or PluginInfo(name or getattr(plugin, "__name__", None) or repr(plugin))
+        if self.pm.has_plugin(info.name) or self.pm.is_registered(plugin):
+            raise PluginError(f"a plugin named {info.name!r} is already registered")
         try:
-            registered = self.pm.register(plugin, name=info.name)
+            self.pm.register(plugin, name=info.name)
         except Exception as error:  # pluggy rejects hooks with unknown or misspelt arguments
             self._fail(info, "register", error)
             return False
-        if registered is None:
-            raise PluginError(f"plugin {info.name} is already registered")
         info.hooks = sorted(
             hook.name for hook in self.pm.get_hookcallers(plugin) or () if hook.name
         )
@@ -195,8 +196,7 @@ class Host:
         try:
             self._call_own(plugin, "skilldeck_register_skills", register=register)
         except Exception as error:
-            for skill in added:  # all or nothing: a half-registered plugin would mislead
-                self._remove(skill)
+            info.skills = [skill.name for skill in added]
             self._fail(info, "register skills", error)
             return False
         info.skills = [skill.name for skill in added]
@@ -205,11 +205,12 @@ class Host:
     def _register_models(self, plugin: object, info: PluginInfo) -> bool:
         if not self._implements(plugin, "skilldeck_register_models"):
             return True
+        catalog = self.catalog  # the user's settings are read first: their faults are theirs
         try:
             self._call_own(
                 plugin,
                 "skilldeck_register_models",
-                register=lambda profile: self.catalog.register(profile, source=info.name),
+                register=lambda profile: catalog.register(profile, source=info.name),
             )
         except Exception as error:
             self._fail(info, "register models", error)
@@ -235,10 +236,16 @@ class Host:
         )
         self.load_errors.append(load_error)
         info.errors.append(load_error.error)
+        # All or nothing: a half-registered plugin would mislead, and its other hooks must not
+        # run either.
+        for skill in [self._skills[name] for name in info.skills if name in self._skills]:
+            if self._skill_plugin.get(skill.name) == info.name:
+                self._remove(skill)
+        info.skills = []
         self._info[info.name] = info
         plugin = self.pm.get_plugin(info.name)
         if plugin is not None:
-            self.pm.unregister(plugin)  # its other hooks must not run either
+            self.pm.unregister(plugin)
 
     def add_skill(self, skill: Skill, *, plugin: str = APP) -> None:
         """Register a skill directly; a name already taken raises `DuplicateSkillError`."""
@@ -345,10 +352,31 @@ class Host:
         return Dispatcher(self.catalog, policy or self.policy(), chooser=chooser, counting=counting)
 
     def _choose(self, call: Call, candidates: Sequence[ModelProfile]) -> ModelProfile | None:
-        choice: ModelProfile | None = self.pm.hook.skilldeck_bind(
-            call=call, candidates=list(candidates)
-        )
-        return choice
+        """`skilldeck_bind` with pluggy's firstresult order, each plugin called on its own so
+        that a failing or confused one is named, and never taken for the others."""
+        for impl in reversed(self.pm.hook.skilldeck_bind.get_hookimpls()):
+            try:
+                choice = impl.function(
+                    **{
+                        arg: {"call": call, "candidates": list(candidates)}[arg]
+                        for arg in impl.argnames
+                    }
+                )
+            except Exception as error:
+                raise DispatchError(
+                    f"plugin {impl.plugin_name}'s skilldeck_bind failed: "
+                    f"{_short_error(error)}; fix or uninstall it"
+                ) from error
+            if choice is None:
+                continue
+            if not isinstance(choice, ModelProfile):
+                raise DispatchError(
+                    f"plugin {impl.plugin_name}'s skilldeck_bind returned "
+                    f"{type(choice).__name__} {choice!r}: return one of the candidate "
+                    "ModelProfiles, or None"
+                )
+            return choice
+        return None
 
     @property
     def observed(self) -> bool:

@@ -11,7 +11,7 @@ import threading
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from .catalog import ModelProfile, price_usage
+from .catalog import ModelProfile
 
 __all__ = ["Ledger", "LedgerRecord", "TierUsage"]
 
@@ -99,12 +99,8 @@ class Ledger:
             model=profile.model,
             effort=effort,
             **tokens,
-            cost=price_usage(
-                profile, tokens["input_tokens"], tokens["cached_tokens"], tokens["output_tokens"]
-            ),
-            cost_on_full=price_usage(
-                self.full, tokens["input_tokens"], tokens["cached_tokens"], tokens["output_tokens"]
-            ),
+            cost=_priced(profile, tokens),
+            cost_on_full=_priced(self.full, tokens),
             wall_time=wall_time,
             status=status,
             escalation=escalation,
@@ -147,6 +143,15 @@ class Ledger:
             "total": self.total().to_dict(),
             "all_on_full": {"model": self.full.model, "cost": self.cost_on_full},
         }
+
+
+def _priced(profile: ModelProfile, tokens: dict[str, int]) -> float:
+    """US dollars for a request's reported usage: input includes cached, output reasoning."""
+    return profile.cost(
+        tokens["input_tokens"],
+        output_tokens=tokens["output_tokens"],
+        cached_tokens=tokens["cached_tokens"],
+    )
 
 
 def usage_tokens(usage: Any) -> dict[str, int]:

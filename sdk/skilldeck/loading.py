@@ -53,6 +53,7 @@ def project_name(path: Path) -> str | None:
 def load_project(path: Path) -> Project:
     """Import the plugin modules of a project directory (its `skilldeck` entry points, with
     the directory and its `src/` put on `sys.path`) or of a single Python file."""
+    path = path.resolve()
     project = Project(path)
     if path.is_file() and path.suffix == ".py":
         project._load(path.stem, lambda: _import_file(path))
@@ -80,8 +81,21 @@ def load_project(path: Path) -> Project:
             sys.path.insert(0, str(root))
     for name, target in entry_points.items():
         module, _, attribute = str(target).partition(":")
+        _forget_if_elsewhere(module, path)
         project._load(name, functools.partial(_import_module, module, attribute))
     return project
+
+
+def _forget_if_elsewhere(module: str, path: Path) -> None:
+    """Drop an imported module of that name that came from another place (an installed copy,
+    say), so that the source tree at `path` is what gets imported and checked."""
+    top = module.split(".")[0]
+    loaded = sys.modules.get(top)
+    origin = getattr(loaded, "__file__", None)
+    if loaded is None or (origin is not None and Path(origin).resolve().is_relative_to(path)):
+        return
+    for name in [n for n in sys.modules if n == top or n.startswith(top + ".")]:
+        del sys.modules[name]
 
 
 def _import_module(module: str, attribute: str) -> object:

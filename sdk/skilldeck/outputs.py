@@ -71,7 +71,10 @@ class OutputSpec:
         if problems:
             listed = "; ".join(f"{p.path}: {p.message}" for p in problems[:5])
             raise InvalidOutput(f"the answer fails its output schema: {listed}")
-        return self.convert(value)
+        try:
+            return self.convert(value)
+        except Exception as error:  # e.g. a pydantic validator of the output type said no
+            raise InvalidOutput(f"the answer fails its output type: {error}") from None
 
     def text_format(self) -> dict[str, Any]:
         return {

@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
+import inspect
 import json
 import time
 import traceback
 import uuid
 from collections.abc import AsyncIterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,16 +27,23 @@ from .binding import Binding
 from .catalog import ModelProfile
 from .context import Context
 from .dispatch import Call, Dispatcher, Policy, RunBudget
-from .errors import DispatchError, RunError, SkilldeckError
+from .errors import BudgetExceeded, DispatchError, RunError, SkilldeckError
 from .host import Host
-from .ledger import PLANNER, Ledger
+from .ledger import PLANNER, Ledger, LedgerRecord
 from .outputs import InvalidOutput, error_output, output_spec, result_output
-from .policy import Reservation
 from .skill import Tool
 from .tiers import Tier
 from .trace import Tracer
 
-__all__ = ["CallRecord", "MaxTurnsExceeded", "ModelFailed", "RunResult", "Runner"]
+__all__ = [
+    "CallRecord",
+    "IncompleteAnswer",
+    "MaxTurnsExceeded",
+    "ModelFailed",
+    "RunResult",
+    "RunStopped",
+    "Runner",
+]
 
 DEFAULT_INSTRUCTIONS = """\
 You coordinate skills. Break the task into the narrow subtasks the tools below handle, call
@@ -45,12 +55,20 @@ class ModelFailed(RunError):
     """A model request failed on every tier the call could escalate to."""
 
 
-class MaxTurnsExceeded(RunError):
-    """The planner did not answer within `max_turns`; `.result` keeps the partial run."""
+class RunStopped(RunError):
+    """The run ended without a usable final answer; `.result` keeps the partial run."""
 
     def __init__(self, message: str, result: RunResult) -> None:
         super().__init__(message)
         self.result = result
+
+
+class MaxTurnsExceeded(RunStopped):
+    """The planner did not answer within `max_turns`."""
+
+
+class IncompleteAnswer(RunStopped):
+    """The planner's answer was cut short or failed (status other than completed)."""
 
 
 @dataclass
@@ -122,6 +140,9 @@ class _Run:
     calls: list[CallRecord] = field(default_factory=list)
     #: Clients this run made, by base URL; closed when the run ends.
     clients: dict[str, Any] = field(default_factory=dict)
+    #: Threads for sync handlers. The run's own, so that ending the run never waits for a
+    #: handler that timed out: Python cannot stop a thread, but it can stop waiting for it.
+    executor: ThreadPoolExecutor | None = None
 
 
 class Runner:
@@ -225,6 +246,8 @@ class Runner:
             run.tracer.close()
             for client in run.clients.values():
                 await client.close()
+            if run.executor is not None:
+                run.executor.shutdown(wait=False, cancel_futures=True)
 
     def _planner_instructions(self) -> str:
         skills = {tool.skill.name: tool.skill for tool in self.tools}
@@ -256,6 +279,12 @@ class Runner:
         entries = [tool.response_tool() for tool in tools]
         effort = profile.effort_for(effort or self.planner_effort)
         for turn in range(1, self.max_turns + 1):
+            if run.budget.limit is not None and not run.budget.remaining:
+                raise RunStopped(
+                    f"the run budget of ${run.budget.limit:,.4f} is spent: raise "
+                    "max_cost_per_run, or narrow the task",
+                    self._partial(run, profile, transcript, turn - 1),
+                )
             params: dict[str, Any] = {
                 "model": profile.model,
                 "instructions": instructions,
@@ -272,10 +301,17 @@ class Runner:
             else:
                 params["input"] = transcript
                 params["include"] = ["reasoning.encrypted_content"]
-            response = await self._request(
+            response, _ = await self._request(
                 run, profile, params, call_id=None, tool=caller, effort=effort, depth=depth
             )
             transcript += response.output
+            if response.status != "completed":
+                why = response.incomplete_reason or response.status
+                raise IncompleteAnswer(
+                    f"{profile.model}'s turn {turn} ended {response.status} ({why}); the "
+                    "partial transcript is in the error's .result",
+                    self._partial(run, profile, transcript, turn),
+                )
             calls = response.function_calls()
             if not calls:
                 return RunResult(
@@ -298,14 +334,15 @@ class Runner:
             transcript += outputs
             pending = outputs
             previous = response.id
-        partial = RunResult(
-            run.run_id, "", run.calls, run.ledger, self.max_turns, transcript, profile.model
-        )
         raise MaxTurnsExceeded(
             f"no final answer after {self.max_turns} turns (max_turns); the partial transcript "
             "is in the error's .result: raise max_turns or narrow the task",
-            partial,
+            self._partial(run, profile, transcript, self.max_turns),
         )
+
+    @staticmethod
+    def _partial(run: _Run, profile: ModelProfile, transcript: list[Any], turns: int) -> RunResult:
+        return RunResult(run.run_id, "", run.calls, run.ledger, turns, transcript, profile.model)
 
     # -- one call ---------------------------------------------------------------------------
 
@@ -360,55 +397,53 @@ class Runner:
             return result_output(error.to_output())
         record.arguments = arguments
         call = Call(tool, arguments=arguments, call_id=item.call_id)
-        held: list[Reservation] = []
         try:
             binding = run.dispatcher.bind(call)
-            if not binding.local:
-                held.append(run.budget.reserve(binding))
+            if not binding.local:  # can the run afford the call at all? (money is set aside
+                run.budget.settle(run.budget.reserve(binding), 0.0)  # per request, later)
         except DispatchError as error:
             record.error = str(error)
             return error_output("cannot_bind", str(error))
         record.binding = binding
         run.tracer.emit("binding", **binding.to_dict())
-        spent_before = run.ledger.cost_of(call.call_id)
         timeout = tool.timeout or self.tool_timeout
+        deadline = asyncio.timeout(timeout)
+        ctx = _RunContext(self, run, record, call, binding, asyncio.get_running_loop(), depth)
+        ctx.deadline = deadline
         try:
-            result = await asyncio.wait_for(
-                self._invoke(run, tool, call, binding, record, held, depth), timeout
-            )
+            async with deadline:
+                result = await self._invoke(run, tool, call, ctx)
         except TimeoutError:
+            if not deadline.expired():
+                raise  # the handler's own TimeoutError: a failure like any other
             record.error = f"timed out after {timeout:g} s"
             return error_output(
                 "timeout", f"{tool.qualified_name} did not finish within {timeout:g} s"
             )
+        except BudgetExceeded as error:
+            record.error = str(error)
+            return error_output("budget_exceeded", str(error))
         except (ModelFailed, InvalidOutput) as error:
             record.error = str(error)
             return error_output("model_failed", str(error))
         finally:
-            spent = run.ledger.cost_of(call.call_id) - spent_before
-            for index, reservation in enumerate(held):
-                run.budget.settle(reservation, spent if index == 0 else 0.0)
+            ctx.closed = True  # a sync handler still running may not reach a model any more
         record.value = result
         return result_output(result)
 
-    async def _invoke(
-        self,
-        run: _Run,
-        tool: Tool,
-        call: Call,
-        binding: Binding,
-        record: CallRecord,
-        held: list[Reservation],
-        depth: int,
-    ) -> Any:
+    async def _invoke(self, run: _Run, tool: Tool, call: Call, ctx: _RunContext) -> Any:
         kwargs = tool.to_python(call.arguments)
         if tool.context_param:
-            kwargs[tool.context_param] = _RunContext(
-                self, run, record, call, binding, held, asyncio.get_running_loop(), depth
-            )
+            kwargs[tool.context_param] = ctx
         if tool.is_async:
             return await tool.handler(**kwargs)
-        return await asyncio.to_thread(tool.handler, **kwargs)
+        if run.executor is None:
+            run.executor = ThreadPoolExecutor(thread_name_prefix=f"skilldeck-{run.run_id}")
+        loop = asyncio.get_running_loop()
+        result = await loop.run_in_executor(run.executor, functools.partial(tool.handler, **kwargs))
+        if inspect.isawaitable(result):  # e.g. an object whose async __call__ was not detected
+            result = await result
+        return result
 
     # -- model requests ---------------------------------------------------------------------
 
@@ -427,6 +462,13 @@ class Runner:
         """
         assert isinstance(ctx, _RunContext)
         run, tool = ctx.run_state, ctx.tool
+        if ctx.closed:
+            raise RunError(f"{tool.qualified_name}: the call has ended (timed out or cancelled)")
+        if ctx.binding is None or ctx.binding.local:
+            raise RunError(
+                f"{tool.qualified_name} is a local tool (no tier): declare a tier, e.g. "
+                '@skill.tool(tier="nano"), to call ctx.respond'
+            )
         spec = output_spec(output, tool.output_schema, tool.output_type)
         call = Call(
             tool,
@@ -439,8 +481,9 @@ class Runner:
             binding = self._at_least(run, run.dispatcher.bind(call), ctx.binding)
         except DispatchError as error:
             raise ModelFailed(str(error)) from None
-        if ctx.binding is not None and binding.tier != ctx.binding.tier:
-            self._escalated(ctx, ctx.binding, binding, binding.reasons[-1])
+        escalation: str | None = None
+        if binding.tier != ctx.binding.tier:
+            escalation = self._escalated(ctx, ctx.binding, binding, binding.reasons[-1])
         while True:
             profile = binding.profile
             assert profile is not None  # a model-backed binding always carries its profile
@@ -455,9 +498,11 @@ class Runner:
                 params["reasoning"] = {"effort": binding.effort}
             if spec is not None:
                 params["text"] = spec.text_format()
+            reservation = run.budget.reserve(binding)  # this request's money, set aside
+            cost = 0.0
             try:
-                async with run.slots:
-                    response = await self._request(
+                async with ctx.queued_for(run.slots):
+                    response, record = await self._request(
                         run,
                         profile,
                         params,
@@ -465,20 +510,25 @@ class Runner:
                         tool=tool.qualified_name,
                         effort=binding.effort,
                         depth=ctx.depth,
+                        escalation=escalation,
                     )
+                cost = record.cost
                 text = response.output_text
                 value = spec.parse(text) if spec is not None else text
                 ctx.binding = binding
                 return value
+            except _Truncated as failure:
+                raise ModelFailed(str(failure)) from None  # a bigger model would not help
             except (InvalidOutput, _RequestFailed) as failure:
                 reason = str(failure)
                 try:
                     higher = run.dispatcher.rebind_up(binding, reason)
-                    ctx.held.append(run.budget.reserve(higher))
                 except SkilldeckError as error:
                     raise ModelFailed(str(error)) from None
-                self._escalated(ctx, binding, higher, reason)
+                escalation = self._escalated(ctx, binding, higher, reason)
                 binding = higher
+            finally:
+                run.budget.settle(reservation, cost)
 
     def _at_least(self, run: _Run, binding: Binding, floor: Binding | None) -> Binding:
         """Never go below the tier a call already escalated to (rule 8 holds for the call)."""
@@ -488,7 +538,7 @@ class Runner:
             binding = run.dispatcher.rebind_up(binding, f"the call already runs on {floor.tier}")
         return binding
 
-    def _escalated(self, ctx: _RunContext, old: Binding, new: Binding, reason: str) -> None:
+    def _escalated(self, ctx: _RunContext, old: Binding, new: Binding, reason: str) -> str:
         text = f"escalated {old.tier} -> {new.tier}: {reason}"
         ctx.record.escalations.append(text)
         ctx.record.binding = new
@@ -502,6 +552,7 @@ class Runner:
             to_model=new.model,
             reason=reason,
         )
+        return text
 
     async def _request(
         self,
@@ -513,7 +564,9 @@ class Runner:
         tool: str,
         effort: str | None,
         depth: int,
-    ) -> ModelResponse:
+        escalation: str | None = None,
+    ) -> tuple[ModelResponse, LedgerRecord]:
+        """One request, accounted; for a subagent a failed or cut-short answer raises."""
         import openai
 
         client = self._client_for(run, profile)
@@ -526,10 +579,12 @@ class Runner:
             body = await client.post("/responses", body=params, cast_to=dict)
             response = ModelResponse.from_json(body)
         except (openai.APIError, ValueError) as error:  # ValueError: a body that is not JSON
-            self._account(run, profile, None, started, call_id, tool, effort, depth, "error")
+            self._account(
+                run, profile, None, started, call_id, tool, effort, depth, "error", escalation
+            )
             raise _RequestFailed(f"{profile.model} request failed: {_describe(error)}") from error
         status = response.status
-        self._account(
+        record = self._account(
             run,
             profile,
             response.usage,
@@ -539,11 +594,21 @@ class Runner:
             effort,
             depth,
             "ok" if status == "completed" else status,
+            escalation,
         )
-        if status == "incomplete" and call_id is not None:
+        if call_id is not None and status == "incomplete":
             why = response.incomplete_reason or "unknown reason"
-            raise _RequestFailed(f"{profile.model} answer incomplete ({why})")
-        return response
+            raise _Truncated(
+                f"{profile.model}'s answer was cut short ({why})"
+                + (
+                    f": raise the tool's max_output_tokens (now {params['max_output_tokens']:,})"
+                    if why == "max_output_tokens"
+                    else ""
+                )
+            )
+        if call_id is not None and status != "completed":
+            raise _RequestFailed(f"{profile.model} answered with status {status}")
+        return response, record
 
     def _account(
         self,
@@ -556,7 +621,8 @@ class Runner:
         effort: str | None,
         depth: int,
         status: str,
-    ) -> None:
+        escalation: str | None = None,
+    ) -> LedgerRecord:
         record = run.ledger.record(
             profile,
             run_id=run.run_id,
@@ -566,11 +632,13 @@ class Runner:
             usage=usage,
             wall_time=time.perf_counter() - started,
             status=status,
+            escalation=escalation,
             depth=depth,
         )
         if call_id is None:
             run.budget.charge(record.cost)
         run.tracer.emit("model_request", **record.to_dict())
+        return record
 
     def _client_for(self, run: _Run, profile: ModelProfile) -> Any:
         if self._client is not None and not callable(self._client):
@@ -659,7 +727,11 @@ class ModelResponse:
 
 
 class _RequestFailed(RunError):
-    """An API error after the client's own retries, or an answer cut short."""
+    """An API error after the client's own retries, or a failed answer: worth a tier up."""
+
+
+class _Truncated(RunError):
+    """An answer cut short (by max_output_tokens): the same limit would cut any tier short."""
 
 
 class _RunContext(Context):
@@ -672,7 +744,6 @@ class _RunContext(Context):
         record: CallRecord,
         call: Call,
         binding: Binding,
-        held: list[Reservation],
         loop: asyncio.AbstractEventLoop,
         depth: int,
     ) -> None:
@@ -682,8 +753,27 @@ class _RunContext(Context):
         self.runner = runner
         self.run_state = run
         self.record = record
-        #: Budget set aside for this call: its binding's, then each escalation's.
-        self.held = held
+        #: The call's timeout; time spent queued for a concurrency slot does not count.
+        self.deadline: asyncio.Timeout | None = None
+        #: Set when the call has ended: a late `respond` from a stray thread is refused.
+        self.closed = False
+
+    @contextlib.asynccontextmanager
+    async def queued_for(self, slots: asyncio.Semaphore) -> AsyncIterator[None]:
+        """Hold a concurrency slot; the call's clock stops while it waits for one, so a
+        large fan-out does not time calls out before they ever ran."""
+        deadline = self.deadline
+        when = deadline.when() if deadline is not None else None
+        if deadline is None or when is None or not slots.locked():
+            async with slots:
+                yield
+            return
+        loop = asyncio.get_running_loop()
+        left = when - loop.time()
+        deadline.reschedule(None)
+        async with slots:
+            deadline.reschedule(loop.time() + left)
+            yield
 
     async def run(
         self, task: str, *, tools: Sequence[str] | None = None, instructions: str | None = None

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from .errors import SkilldeckError
 from .skill import MAX_DESCRIPTION, MAX_NAME, api_name, valid_skill_name
+from .tiers import TIERS as _TIERS
 
 __all__ = [
     "LONGEST_TOOL",
@@ -34,7 +35,8 @@ __all__ = [
     "template_dir",
 ]
 
-TIERS = ("nano", "mini", "full")
+#: The tier names `new` offers, cheapest first (the template's `tier` choices list the same).
+TIERS: tuple[str, ...] = tuple(tier.value for tier in _TIERS)
 #: The tools the template declares. The model calls them `NAME__word_count` and so on, and the
 #: Responses API allows function names of at most 64 characters: NAME gets what is left.
 TEMPLATE_TOOLS = ("word_count", "summarize")
@@ -106,12 +108,25 @@ def target_for(name: str, output_dir: Path) -> Path:
 def check_description(description: str) -> None:
     """A planner reads the description to decide when to use the skill: it must say something,
     and the Agent Skills rules cap it."""
+    _check_text("description", description)
     if not description.strip():
         raise ScaffoldError("the description is empty: say what the skill does and when to use it")
     if len(description) > MAX_DESCRIPTION:
         raise ScaffoldError(
             f"the description has {len(description):,} characters; the limit is {MAX_DESCRIPTION:,}"
         )
+
+
+def _check_text(what: str, text: str) -> None:
+    """Text that UTF-8 cannot encode (a lone surrogate, as undecodable bytes on a command line
+    become) cannot be written to the project's files."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as error:
+        raise ScaffoldError(
+            f"the {what} is not valid Unicode text: character {error.start + 1} "
+            f"({text[error.start]!r}) is a lone surrogate"
+        ) from None
 
 
 def template_dir() -> Path:
@@ -140,11 +155,15 @@ def template_defaults() -> dict[str, str]:
 
 
 def _literal(answer: str) -> str:
-    """cookiecutter renders every answer as a Jinja template: text that happens to hold Jinja
-    syntax must come out as typed."""
-    if any(marker in answer for marker in ("{{", "{%", "{#")):
-        return "{% raw %}" + answer + "{% endraw %}"
-    return answer
+    """cookiecutter renders every answer as a Jinja template: as a Jinja string literal, any
+    text (Jinja syntax, `{% endraw %}`, quotes, a trailing newline) comes out as typed.
+
+    Jinja decodes a string literal's escapes as Python's `unicode_escape` codec does; quotes
+    and braces are escaped too, so nothing in the literal reads as Jinja syntax."""
+    escaped = answer.encode("unicode_escape").decode("ascii")
+    for character in "'\"{}":
+        escaped = escaped.replace(character, f"\\x{ord(character):02x}")
+    return "{{ '" + escaped + "' }}"
 
 
 def render(
@@ -162,8 +181,15 @@ def render(
         check_description(description)
     if tier is not None and tier not in TIERS:
         raise ScaffoldError(f"unknown tier {tier!r}: use one of {', '.join(TIERS)}")
-    answers = {"skill_name": name, "description": description, "tier": tier, "author": author}
-    context = {key: _literal(value) for key, value in answers.items() if value is not None}
+    if author is not None:
+        _check_text("author", author)
+    # The name and tier are checked against fixed vocabularies; the tier must stay plain, as
+    # cookiecutter matches it against the template's choices.
+    context = {"skill_name": name}
+    if tier is not None:
+        context["tier"] = tier
+    free_text = {"description": description, "author": author}
+    context.update({key: _literal(value) for key, value in free_text.items() if value is not None})
 
     from cookiecutter.exceptions import CookiecutterException  # type: ignore[import-untyped]
     from cookiecutter.main import cookiecutter  # type: ignore[import-untyped]

@@ -1096,8 +1096,14 @@ def to_strict(schema: Mapping[str, Any]) -> JSONSchema:
     the ones that were not nullable, turns `oneOf` into `anyOf`, inlines a `$ref` that carries
     a description, and drops annotation-only keywords such as `default`. Refuses what would
     change the schema's meaning: open maps, free-form objects, `Any`, unsupported keywords.
-    The input is not modified.
+    The input is not modified. Anything but a mapping (a list, a string: what `json.loads`
+    returns for text that is not a schema object) is refused here, because `dict()` would
+    otherwise turn `[]` into the empty schema and fail obscurely on the rest.
     """
+    if not isinstance(schema, Mapping):
+        shown = repr(schema)
+        shown = shown if len(shown) <= 60 else shown[:57] + "..."
+        raise SchemaError(f"a JSON Schema must be an object, not {type(schema).__name__} {shown}")
     return _Strictifier(copy.deepcopy(dict(schema))).convert()
 
 

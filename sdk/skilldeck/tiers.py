@@ -7,7 +7,6 @@ are comparisons rather than table look-ups.
 from __future__ import annotations
 
 import enum
-from typing import Literal
 
 from .errors import DeclarationError
 
@@ -65,7 +64,6 @@ class Tier(enum.Enum):
 _ORDER: tuple[Tier, ...] = (Tier.NANO, Tier.MINI, Tier.FULL)
 TIERS: tuple[Tier, ...] = _ORDER
 
-Effort = Literal["none", "minimal", "low", "medium", "high", "xhigh"]
 EFFORTS: tuple[str, ...] = ("none", "minimal", "low", "medium", "high", "xhigh")
 
 #: Capabilities a tool may require; a model profile lists those it has.

@@ -64,6 +64,14 @@ def _check_tool(tool: Tool, catalog: Catalog) -> Iterable[Problem]:
     if tool.output_schema is not None:
         for problem in strict_problems(tool.output_schema):
             yield Problem(f"{where}, output {problem.path}", problem.message)
+    broken = False
+    for part, schema in (("parameters", tool.parameters), ("output", tool.output_schema)):
+        why = _not_a_schema(schema) if schema is not None else None
+        if why is not None:
+            broken = broken or part == "parameters"
+            yield Problem(f"{where}, {part}", f"not a valid JSON Schema: {why}")
+    if broken:
+        return  # its examples cannot be checked against it
     for number, example in enumerate(tool.examples, start=1):
         for wrong in tool.validator.problems(example):
             yield Problem(f"{where}, example {number} {wrong.path}", wrong.message)
@@ -91,6 +99,18 @@ def _check_tool(tool: Tool, catalog: Catalog) -> Iterable[Problem]:
             f"no tier from {tool.tier} to {tool.ceiling} has all of: {missing}; "
             "raise the ceiling or drop the capability",
         )
+
+
+def _not_a_schema(schema: dict[str, Any]) -> str | None:
+    """Why `schema` is not a valid JSON Schema (Draft 2020-12), or None."""
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import SchemaError as JSONSchemaError
+
+    try:
+        Draft202012Validator.check_schema(schema)
+    except JSONSchemaError as error:
+        return error.message
+    return None
 
 
 def validate_installed(catalog: Catalog) -> list[Report]:

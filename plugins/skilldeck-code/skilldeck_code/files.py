@@ -11,6 +11,8 @@ from pathlib import Path
 ROOT_ENV = "SKILLDECK_CODE_ROOT"
 _SKIP_DIRS = {".git", ".hg", ".svn", ".venv", "node_modules", "__pycache__"}
 _MAX_LINE = 400
+#: Larger files are generated, vendored or data: skipped by grep, so one cannot hog the host.
+MAX_GREP_BYTES = 5 * 1024 * 1024
 
 
 def confined_root() -> Path:
@@ -52,17 +54,35 @@ def grep_files(root: Path, pattern: str, path: str, glob: str, max_results: int)
     start = resolve_inside(root, path)
     matches: list[str] = []
     for file in _files(root, start, glob):
-        try:
-            text = file.read_text(encoding="utf-8")
-        except (UnicodeDecodeError, OSError):
-            continue  # binary or unreadable files hold nothing to grep
-        for number, line in enumerate(text.splitlines(), start=1):
-            if regex.search(line):
-                relative = file.relative_to(root).as_posix()
-                matches.append(f"{relative}:{number}:{line[:_MAX_LINE]}")
-                if len(matches) >= max_results:
-                    return matches
+        relative = file.relative_to(root).as_posix()
+        for number, line in _grep_file(file, regex, max_results - len(matches)):
+            matches.append(f"{relative}:{number}:{line}")
+        if len(matches) >= max_results:
+            break
     return matches
+
+
+def _grep_file(file: Path, regex: re.Pattern[str], limit: int) -> list[tuple[int, str]]:
+    """Up to `limit` matching lines of one file, cut to `_MAX_LINE`, read a line at a time.
+
+    Nothing from a file that is too large, unreadable, or binary: a NUL byte, or bytes that
+    are not UTF-8 anywhere in it. That is why the file is read to its end even once `limit`
+    is reached; the size cap keeps that cheap.
+    """
+    found: list[tuple[int, str]] = []
+    try:
+        if file.stat().st_size > MAX_GREP_BYTES:
+            return []
+        with file.open(encoding="utf-8") as handle:
+            for number, line in enumerate(handle, start=1):  # newlines are universal: \n
+                if "\x00" in line:
+                    return []
+                text = line.rstrip("\n")
+                if len(found) < limit and regex.search(text):
+                    found.append((number, text[:_MAX_LINE]))
+    except (UnicodeDecodeError, OSError):
+        return []  # binary or unreadable files hold nothing to grep
+    return found
 
 
 def _files(root: Path, start: Path, glob: str) -> list[Path]:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 from skilldeck import Context, Skill, hookimpl
+from skilldeck.errors import SchemaError
 from skilldeck.schema import to_strict
 
 skill = Skill(
@@ -132,16 +133,41 @@ async def extract(ctx: Context, text: str, fields_schema: str) -> dict[str, Any]
         fields_schema: A JSON Schema object, as a JSON string, describing the fields to extract.
             Fields the text does not state should be nullable.
     """
-    try:
-        schema = to_strict(json.loads(fields_schema))
-    except ValueError as error:  # JSONDecodeError and SchemaError alike: tell the model why
-        raise ValueError(f"fields_schema is not a usable JSON Schema object: {error}") from None
     result: dict[str, Any] = await ctx.respond(
         text,
         instructions="Extract exactly the fields of the schema; use null for what is not stated.",
-        output=schema,
+        output=parse_fields_schema(fields_schema),
     )
     return result
+
+
+_FIELDS_SCHEMA_HINT = (
+    'send a JSON object that lists every field under "properties", e.g. '
+    '{"type": "object", "properties": {"browser": {"type": ["string", "null"]}}}'
+)
+#: `to_strict` speaks to the plugin author; the model cannot redeclare the tool.
+_AUTHOR_ADVICE = "; declare the tool with strict=False"
+
+
+def parse_fields_schema(fields_schema: str) -> dict[str, Any]:
+    """The strict output schema for `extract`, or a ValueError addressed to the model.
+
+    The schema comes from the model, so its faults are the model's to fix: the message says
+    what was wrong and what to send instead, and none of the advice meant for plugin authors.
+    """
+    try:
+        parsed = json.loads(fields_schema)
+    except json.JSONDecodeError as error:
+        raise ValueError(
+            f"fields_schema is not valid JSON ({error}); {_FIELDS_SCHEMA_HINT}"
+        ) from None
+    try:
+        return to_strict(parsed)
+    except SchemaError as error:
+        reason = str(error).partition(_AUTHOR_ADVICE)[0]
+        raise ValueError(
+            f"fields_schema cannot be used to extract fields: {reason}; {_FIELDS_SCHEMA_HINT}"
+        ) from None
 
 
 @skill.tool(
@@ -172,6 +198,8 @@ async def rank(
     """
     if not candidates:
         raise ValueError("give at least one candidate to rank")
+    if top_k is not None and top_k < 1:
+        raise ValueError(f"top_k must be at least 1, or null to keep every candidate, not {top_k}")
     listing = "\n".join(f"[{i}] {candidate}" for i, candidate in enumerate(candidates))
     answer = await ctx.respond(
         f"Query: {query}\n\nCandidates:\n{listing}",

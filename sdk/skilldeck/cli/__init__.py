@@ -13,9 +13,8 @@ from typing import Any
 
 import click
 
-from skilldeck.errors import SkilldeckError
-
-from .output import error_exit
+from skilldeck.cli.output import EXIT_USAGE, error_exit
+from skilldeck.errors import SkilldeckError, UnknownToolError
 
 #: command name -> "module:attribute" under skilldeck.cli
 COMMANDS: dict[str, str] = {
@@ -32,9 +31,25 @@ COMMANDS: dict[str, str] = {
 
 
 class SkilldeckGroup(click.Group):
-    """Built-in commands load lazily; plugin commands are added when the group is built."""
+    """Built-in commands load lazily. Plugins are imported only to list commands (`--help`)
+    or to find one that is not built in: a built-in command never runs after installed
+    plugins were imported behind its back (`validate PATH` must import PATH's own code)."""
+
+    _plugin_commands_added = False
+
+    def _add_plugin_commands(self) -> None:
+        if self._plugin_commands_added:
+            return
+        self._plugin_commands_added = True
+        from skilldeck.host import Host
+
+        def on_error(plugin: str, error: BaseException) -> None:
+            click.echo(f"warning: plugin {plugin} failed to add commands: {error}", err=True)
+
+        Host().register_commands(self, on_error)
 
     def list_commands(self, ctx: click.Context) -> list[str]:
+        self._add_plugin_commands()
         return sorted({*COMMANDS, *self.commands})
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
@@ -44,11 +59,14 @@ class SkilldeckGroup(click.Group):
                 importlib.import_module(f"{__name__}.{module}"), attribute
             )
             return command
+        self._add_plugin_commands()
         return self.commands.get(name)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except UnknownToolError as error:  # a name given on the command line: usage
+            error_exit(f"{error}. Run `skilldeck skills` to list them.", EXIT_USAGE)
         except SkilldeckError as error:
             error_exit(str(error))
 
@@ -63,15 +81,5 @@ def cli() -> None:
     """
 
 
-def _add_plugin_commands() -> None:
-    from skilldeck.host import Host
-
-    def on_error(plugin: str, error: BaseException) -> None:
-        click.echo(f"warning: plugin {plugin} failed to add commands: {error}", err=True)
-
-    Host().register_commands(cli, on_error)
-
-
 def main(argv: list[str] | None = None) -> None:
-    _add_plugin_commands()
     cli.main(args=argv if argv is not None else sys.argv[1:], prog_name="skilldeck")

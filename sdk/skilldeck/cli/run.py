@@ -72,7 +72,7 @@ def run(
         offline = True
     progress = _Progress() if sys.stderr.isatty() and not as_json else None
     if progress is not None:
-        host.register(progress, name="progress")
+        host.register(progress, name="skilldeck-run-progress")
     from skilldeck.runtime import Runner  # asyncio and the runtime, only when a run starts
 
     with _client(host, names, offline) as client:

@@ -6,7 +6,7 @@
 import re
 import sys
 
-NAME = {{ cookiecutter.skill_name | jsonify }}
+NAME = {{ cookiecutter.skill_name | quoted }}
 # The model calls the tools NAME__word_count and NAME__summarize; the Responses API allows
 # function names of at most 64 characters.
 LONGEST = 64 - len("__word_count")

@@ -14,9 +14,9 @@ from skilldeck import Context, Skill, hookimpl
 
 skill = Skill(
     "{{ cookiecutter.skill_name }}",
-    {{ cookiecutter.description | jsonify }},
+    {{ cookiecutter.description | quoted }},
     instructions="Answer only from the text you are given; never invent facts.",
-    license={{ cookiecutter.license | jsonify }},
+    license={{ cookiecutter.license | quoted }},
 )
 
 
