@@ -36,7 +36,15 @@ from .tokens import count_tokens
 
 if TYPE_CHECKING:
     from .ledger import Ledger, LedgerRecord
-    from .runtime import CallRecord, MaxTurnsExceeded, ModelFailed, Runner, RunResult
+    from .runtime import (
+        CallRecord,
+        IncompleteAnswer,
+        MaxTurnsExceeded,
+        ModelFailed,
+        Runner,
+        RunResult,
+        RunStopped,
+    )
 
 __version__ = "0.1.0"
 
@@ -44,11 +52,13 @@ __version__ = "0.1.0"
 #: plugins and the CLI.
 _LAZY = {
     "CallRecord": "runtime",
+    "IncompleteAnswer": "runtime",
     "Ledger": "ledger",
     "LedgerRecord": "ledger",
     "MaxTurnsExceeded": "runtime",
     "ModelFailed": "runtime",
     "RunResult": "runtime",
+    "RunStopped": "runtime",
     "Runner": "runtime",
 }
 
@@ -74,6 +84,7 @@ __all__ = [
     "DuplicateSkillError",
     "Event",
     "Host",
+    "IncompleteAnswer",
     "Ledger",
     "LedgerRecord",
     "LoadError",
@@ -86,6 +97,7 @@ __all__ = [
     "Problem",
     "RunError",
     "RunResult",
+    "RunStopped",
     "Runner",
     "SchemaError",
     "Skill",

@@ -99,6 +99,8 @@ def grep(pattern: str, path: str = ".", glob: str = "*", max_results: int = 100)
         glob: Only search files whose name matches this glob, e.g. `*.py`.
         max_results: Stop after this many matching lines.
     """
+    if max_results < 1:
+        raise ValueError(f"max_results must be at least 1, not {max_results}")
     return grep_files(confined_root(), pattern, path, glob, max_results)
 
 
