@@ -34,7 +34,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from skilldeck.arguments import json_path
 from skilldeck.errors import SchemaError
@@ -63,6 +63,8 @@ _PATTERN_ATTEMPTS = 40
 #: The range an unbounded side of a number gets. Small, because unbounded integers are mostly
 #: indices and counts, and unbounded numbers mostly scores, which handlers check against their
 #: inputs: an index of 57 into three candidates would just be dropped.
+N = TypeVar("N", int, float)
+
 _INTEGER_SPAN = 3
 _NUMBER_SPAN = 1.0
 _EXCERPT = 80
@@ -224,7 +226,7 @@ class _Sampler:
         step = schema.get("multipleOf")
         if step is not None:
             return int(self.multiple(step, (first, False), (last, False), path, integral=True))
-        start, end = _span(first, last)
+        start, end = _span(first, last, _INTEGER_SPAN)
         if start > end:
             raise self.fail(path, "no integer lies within its bounds")
         return self.rng.randint(start, end)
@@ -236,7 +238,7 @@ class _Sampler:
             return self.multiple(
                 step, low or (None, False), high or (None, False), path, integral=False
             )
-        start_f, end_f = _span_float(low[0] if low else None, high[0] if high else None)
+        start_f, end_f = _span(low[0] if low else None, high[0] if high else None, _NUMBER_SPAN)
         if low and high and low[0] == high[0] and not (low[1] or high[1]):
             return low[0]
         for _ in range(8):
@@ -265,7 +267,7 @@ class _Sampler:
             raise self.fail(path, f"multipleOf must be a positive number, not {step!r}")
         k_first = None if low[0] is None else math.ceil(Fraction(low[0]) / Fraction(step))
         k_last = None if high[0] is None else math.floor(Fraction(high[0]) / Fraction(step))
-        k_first, k_last = _span(k_first, k_last)
+        k_first, k_last = _span(k_first, k_last, _INTEGER_SPAN)
         if k_first > k_last:
             raise self.fail(path, f"no multiple of {step} lies within its bounds")
         tried = [self.rng.randint(k_first, k_last) for _ in range(6)]
@@ -372,25 +374,15 @@ def _number(value: Any) -> float | None:
     return None
 
 
-def _span(first: int | None, last: int | None) -> tuple[int, int]:
+def _span(first: N | None, last: N | None, width: N) -> tuple[N, N]:
+    """A closed range from optional bounds: a missing bound lies `width` from the other."""
     if first is None and last is None:
-        return 0, _INTEGER_SPAN
+        return width - width, width  # from 0 (or 0.0: the type of the width)
     if first is None:
         assert last is not None
-        return last - _INTEGER_SPAN, last
+        return last - width, last
     if last is None:
-        return first, first + _INTEGER_SPAN
-    return first, last
-
-
-def _span_float(first: float | None, last: float | None) -> tuple[float, float]:
-    if first is None and last is None:
-        return 0.0, _NUMBER_SPAN
-    if first is None:
-        assert last is not None
-        return last - _NUMBER_SPAN, last
-    if last is None:
-        return first, first + _NUMBER_SPAN
+        return first, first + width
     return first, last
 
 
