@@ -17,12 +17,6 @@ import statistics
 import sys
 import time
 from collections.abc import Callable
-from pathlib import Path
-
-try:
-    import skilldeck  # noqa: F401
-except ImportError:  # running from a checkout that is not installed
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "sdk"))
 
 from skilldeck import Skill, Tier, Tool
 from skilldeck.catalog import Catalog

@@ -40,13 +40,7 @@ import sys
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Literal
-
-try:
-    import skilldeck  # noqa: F401
-except ImportError:  # running from a checkout that is not installed
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "sdk"))
 
 from skilldeck import Context, Host, Skill
 from skilldeck.runtime import Runner

@@ -146,6 +146,14 @@ def _bind(dispatcher: Dispatcher, call: Call) -> Binding | DispatchError:
         return error
 
 
+def _bound(dispatcher: Dispatcher, call: Call) -> Binding:
+    """The call's binding; examples where nothing can be bound are discarded."""
+    binding = _bind(dispatcher, call)
+    assume(isinstance(binding, Binding))
+    assert isinstance(binding, Binding)
+    return binding
+
+
 @SETTINGS
 @given(catalogs(), policies(), tools(), texts, counting)
 def test_bindings_follow_the_rules_exactly(
@@ -219,9 +227,7 @@ def test_policy_capabilities_and_declaration_are_always_respected(
     catalog: Catalog, policy: Policy, tool: Tool, text: str, pick: int | None
 ) -> None:
     dispatcher = Dispatcher(catalog, policy, chooser=_chooser(pick))  # type: ignore[arg-type]
-    binding = _bind(dispatcher, Call(tool, input=text))
-    assume(isinstance(binding, Binding))
-    assert isinstance(binding, Binding)
+    binding = _bound(dispatcher, Call(tool, input=text))
     assert binding.tier is not None
     assert binding.profile
     assert tool.tier is not None
@@ -237,9 +243,7 @@ def test_every_escalation_has_a_reason(
     catalog: Catalog, policy: Policy, tool: Tool, text: str, pick: int | None
 ) -> None:
     dispatcher = Dispatcher(catalog, policy, chooser=_chooser(pick))  # type: ignore[arg-type]
-    binding = _bind(dispatcher, Call(tool, input=text))
-    assume(isinstance(binding, Binding))
-    assert isinstance(binding, Binding)
+    binding = _bound(dispatcher, Call(tool, input=text))
     assert binding.tier is not None
     assert tool.tier is not None
     for skipped in tool.tier.up_to(binding.tier)[:-1]:
@@ -266,9 +270,7 @@ def test_rebinding_only_ever_moves_up_within_the_candidates(
     catalog: Catalog, policy: Policy, tool: Tool, text: str
 ) -> None:
     dispatcher = Dispatcher(catalog, policy)
-    binding = _bind(dispatcher, Call(tool, input=text))
-    assume(isinstance(binding, Binding))
-    assert isinstance(binding, Binding)
+    binding = _bound(dispatcher, Call(tool, input=text))
     oracle = Oracle(catalog, policy, tool)
     while True:
         previous = binding
