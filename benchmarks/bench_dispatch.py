@@ -19,8 +19,10 @@ import time
 from collections.abc import Callable
 
 from skilldeck import Skill, Tier, Tool
-from skilldeck.catalog import Catalog
-from skilldeck.dispatch import Call, Dispatcher, WorkloadSummary, bind_workload
+from skilldeck.catalog.catalog import Catalog
+from skilldeck.dispatch.call import Call
+from skilldeck.dispatch.dispatcher import Dispatcher
+from skilldeck.dispatch.workload import WorkloadSummary, bind_workload
 from skilldeck.errors import ContextWindowExceeded
 from skilldeck.tokens import count_tokens
 

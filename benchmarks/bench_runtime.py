@@ -43,7 +43,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from skilldeck import Context, Host, Skill
-from skilldeck.runtime import Runner
+from skilldeck.run.runner import Runner
 from skilldeck.testing import FakeResponsesServer, RecordedRequest, Turn
 
 TWO_TURN_TARGET = 1.10

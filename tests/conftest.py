@@ -85,7 +85,7 @@ def lab_host() -> Any:
 @pytest.fixture
 def make_runner(server: Any, lab_host: Any) -> Callable[..., Any]:
     """A Runner over the lab skill, talking to the fake server with the real openai client."""
-    from skilldeck.runtime import Runner
+    from skilldeck.run.runner import Runner
 
     def make(**options: Any) -> Any:
         retries = options.pop("max_retries", 2)

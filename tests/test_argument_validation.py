@@ -10,9 +10,9 @@ from typing import Any, Literal
 
 import pytest
 
-from skilldeck.arguments import ArgumentProblem, ArgumentValidator, InvalidArguments, json_path
-from skilldeck.errors import SchemaError, SkilldeckError
-from skilldeck.schema import function_schema
+from skilldeck.errors import ArgumentProblem, InvalidArguments, SchemaError, SkilldeckError
+from skilldeck.schema.arguments import ArgumentValidator, json_path
+from skilldeck.schema.signature import function_schema
 
 
 @dataclass
@@ -217,7 +217,7 @@ def test_the_validator_is_compiled_once_and_reused():
 def test_jsonschema_is_imported_only_when_arguments_are_first_validated():
     code = (
         "import sys\n"
-        "from skilldeck.arguments import ArgumentValidator\n"
+        "from skilldeck.schema.arguments import ArgumentValidator\n"
         "v = ArgumentValidator({'type': 'object'})\n"
         "v.parse('{}')\n"
         "before = 'jsonschema' in sys.modules\n"

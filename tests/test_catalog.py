@@ -7,15 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from skilldeck.catalog import (
-    DEFAULTS_SOURCE,
-    Catalog,
-    LongContextPricing,
-    ModelProfile,
-    env_var,
-)
-from skilldeck.config import ConfigError, find_config, load_config
-from skilldeck.errors import CatalogError
+from skilldeck.catalog.catalog import DEFAULTS_SOURCE, Catalog, env_var
+from skilldeck.catalog.profile import LongContextPricing, ModelProfile
+from skilldeck.config import find_config, load_config
+from skilldeck.errors import CatalogError, ConfigError
 from skilldeck.tiers import Tier
 
 

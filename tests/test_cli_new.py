@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from skilldeck import scaffold, tiers
+from skilldeck import tiers
 from skilldeck.cli import cli
+from skilldeck.project import scaffold
 
 
 def new(*args: str) -> Result:

@@ -9,22 +9,15 @@ from typing import Any
 import pytest
 
 from skilldeck import Skill, Tier, Tool, tokens
-from skilldeck.catalog import Catalog, ModelProfile
-from skilldeck.dispatch import (
-    Binding,
-    Call,
-    Dispatcher,
-    Policy,
-    RunBudget,
-    WorkloadSummary,
-    bind_workload,
-)
-from skilldeck.errors import (
-    BudgetExceeded,
-    ContextWindowExceeded,
-    DispatchError,
-    UnknownToolError,
-)
+from skilldeck.catalog.catalog import Catalog
+from skilldeck.catalog.profile import ModelProfile
+from skilldeck.dispatch.binding import Binding
+from skilldeck.dispatch.call import Call
+from skilldeck.dispatch.dispatcher import Dispatcher
+from skilldeck.dispatch.policy import Policy
+from skilldeck.dispatch.workload import WorkloadSummary, bind_workload
+from skilldeck.errors import BudgetExceeded, ContextWindowExceeded, DispatchError, UnknownToolError
+from skilldeck.run.budget import RunBudget
 
 SKILL = Skill("desk", "Tools for dispatcher tests.", "Answer in one line.")
 
@@ -302,7 +295,8 @@ def test_a_contradictory_policy_is_refused(policy: dict[str, Any], problem: str)
 
 
 def test_policy_reads_its_table_from_the_settings(tmp_path: Any) -> None:
-    from skilldeck.config import Config, ConfigError
+    from skilldeck.config import Config
+    from skilldeck.errors import ConfigError
 
     config = Config(
         {"policy": {"allowed_tiers": ["nano", "mini"], "max_cost_per_call": 0.5}},

@@ -14,8 +14,12 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from skilldeck import Skill, Tool
-from skilldeck.catalog import Catalog, ModelProfile
-from skilldeck.dispatch import Binding, Call, Dispatcher, Policy
+from skilldeck.catalog.catalog import Catalog
+from skilldeck.catalog.profile import ModelProfile
+from skilldeck.dispatch.binding import Binding
+from skilldeck.dispatch.call import Call
+from skilldeck.dispatch.dispatcher import Dispatcher
+from skilldeck.dispatch.policy import Policy
 from skilldeck.errors import ContextWindowExceeded, DispatchError
 from skilldeck.tiers import TIERS, Tier
 

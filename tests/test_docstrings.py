@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from skilldeck.docstrings import Docstring, clean_docstring, parse_docstring
+from skilldeck.schema.docstrings import Docstring, clean_docstring, parse_docstring
 
 GOOGLE = """Classify a support ticket.
 
@@ -183,7 +183,8 @@ def test_clean_docstring_matches_inspect_cleandoc(doc: str):
 
 def test_parsing_loads_no_docstring_library():
     code = (
-        "import sys; import skilldeck.docstrings as d; d.parse_docstring('x\\n\\nArgs:\\n  a: b');"
+        "import sys; import skilldeck.schema.docstrings as d; "
+        "d.parse_docstring('x\\n\\nArgs:\\n  a: b');"
         "print(sorted(m for m in ('docstring_parser', 'griffe') if m in sys.modules))"
     )
     out = subprocess.run(

@@ -12,7 +12,7 @@ import skilldeck
 import skilldeck_code
 import skilldeck_triage
 from skilldeck.errors import SchemaError
-from skilldeck.schema import to_strict
+from skilldeck.schema.strict import to_strict
 from skilldeck.testing import FakeResponsesServer
 from skilldeck.testing.harness import run_tool
 from skilldeck_code.unidiff import changed_files

@@ -165,7 +165,7 @@ def test_event_observers_that_fail_do_not_stop_others() -> None:
 
 
 def test_a_failing_routing_plugin_is_named_and_never_taken_for_the_rules() -> None:
-    from skilldeck.dispatch import Call
+    from skilldeck.dispatch.call import Call
 
     skill = Skill("routed", "Routed by plugins.")
 

@@ -8,8 +8,8 @@ import json
 import pytest
 
 from skilldeck import Host, hookimpl
-from skilldeck.catalog import Catalog
-from skilldeck.runtime import Runner
+from skilldeck.catalog.catalog import Catalog
+from skilldeck.run.runner import Runner
 from skilldeck.testing import Turn
 from skilldeck.tiers import Tier
 from tests.lab_skill import lab
@@ -130,8 +130,8 @@ def test_event_hook_observers_see_the_run(server) -> None:
 
 
 def test_run_budget_refuses_calls_beyond_it_and_stops_the_run(server, make_runner) -> None:
-    from skilldeck.dispatch import Policy
-    from skilldeck.runtime import RunStopped
+    from skilldeck.dispatch.policy import Policy
+    from skilldeck.errors import RunStopped
 
     server.script(
         [Turn.function_call("lab__summarize", {"text": "x"}), Turn.message("over budget")],
@@ -146,7 +146,7 @@ def test_run_budget_refuses_calls_beyond_it_and_stops_the_run(server, make_runne
 
 
 def test_run_budget_holds_for_what_handlers_really_send(server, make_runner) -> None:
-    from skilldeck.dispatch import Policy
+    from skilldeck.dispatch.policy import Policy
 
     calls = [("lab__digest", {"words": 100_000}) for _ in range(5)]
     server.script([Turn.function_calls(calls), Turn.message("done")], model=PLANNER)

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from skilldeck.runtime import IncompleteAnswer
+from skilldeck.errors import IncompleteAnswer
 from skilldeck.testing import Turn
 from tests import lab_skill
 

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from skilldeck.runtime import MaxTurnsExceeded
+from skilldeck.errors import MaxTurnsExceeded
 from skilldeck.testing import Turn
 
 PLANNER = "gpt-5.4"

@@ -20,14 +20,14 @@ from jsonschema import Draft202012Validator
 from pydantic import BaseModel, Field
 
 from skilldeck.errors import SchemaError
-from skilldeck.schema import (
-    ArgumentValidator,
+from skilldeck.schema.arguments import ArgumentValidator
+from skilldeck.schema.signature import (
     FunctionSchema,
     function_schema,
     python_converter,
-    strict_problems,
     type_schema,
 )
+from skilldeck.schema.strict import strict_problems
 
 T = TypeVar("T")
 
@@ -515,7 +515,7 @@ def test_pydantic_model_schema_is_made_strict_and_converted_back_to_the_model():
 def test_pydantic_is_not_imported_unless_a_parameter_uses_it():
     code = (
         "import sys; from dataclasses import dataclass\n"
-        "from skilldeck.schema import function_schema\n"
+        "from skilldeck.schema.signature import function_schema\n"
         "@dataclass\nclass P:\n    x: int\n"
         "def f(p: P, q: list[str]) -> None: ...\n"
         "function_schema(f)\n"

@@ -24,7 +24,7 @@ from openai.types.responses import Response, ResponseInputItemParam, ToolParam
 import skilldeck_triage
 from skilldeck import Host
 from skilldeck.errors import SchemaError
-from skilldeck.schema import type_schema
+from skilldeck.schema.signature import type_schema
 from skilldeck.testing import FakeResponsesServer
 from skilldeck.testing.simulator import SIMULATED, Simulator, invalid_value, sample_value
 

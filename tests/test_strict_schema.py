@@ -11,12 +11,12 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from skilldeck.errors import SchemaError
-from skilldeck.schema import (
+from skilldeck.schema.signature import function_schema
+from skilldeck.schema.strict import (
     MAX_ENUM_VALUES,
     MAX_NESTING,
     MAX_PROPERTIES,
     SchemaProblem,
-    function_schema,
     strict_problems,
     to_strict,
 )

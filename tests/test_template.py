@@ -29,10 +29,10 @@ from skills_ref.parser import read_properties  # type: ignore[import-untyped]
 from skills_ref.validator import validate as agent_skills_problems  # type: ignore[import-untyped]
 
 from skilldeck import Host
-from skilldeck.cases import load_cases, run_cases
 from skilldeck.cli import cli
-from skilldeck.scaffold import MAX_SKILL_NAME, TEMPLATE_TOOLS, render, template_dir
+from skilldeck.project.scaffold import MAX_SKILL_NAME, TEMPLATE_TOOLS, render, template_dir
 from skilldeck.testing import FakeResponsesServer
+from skilldeck.testing.cases import load_cases, run_cases
 
 ROOT = Path(__file__).parent.parent
 TUTORIAL = ROOT / "docs" / "first-skill.md"
@@ -286,7 +286,7 @@ def test_the_wheel_ships_the_template_and_new_uses_it(tmp_path: Path) -> None:
     unpacked = tmp_path / "unpacked"
     zipfile.ZipFile(wheel).extractall(unpacked)
     code = (
-        "import skilldeck.scaffold as s; print(s.template_dir()); "
+        "import skilldeck.project.scaffold as s; print(s.template_dir()); "
         "from skilldeck.cli import main; "
         "main(['new', 'from-wheel', '--no-input', '--description', 'Ship it \\U0001f680'])"
     )

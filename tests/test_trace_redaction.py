@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from skilldeck.errors import RunError
-from skilldeck.trace import REDACTED, Tracer, redact, redact_value
+from skilldeck.run.trace import REDACTED, Tracer, redact, redact_value
 
 ESCAPED_SECRET = 'pa"ss\\word99'
 

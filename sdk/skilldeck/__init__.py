@@ -9,57 +9,66 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from .binding import Binding
-from .catalog import Catalog, ModelProfile
-from .context import Context
-from .dispatch import Call, Dispatcher, Policy
-from .errors import (
+from skilldeck.catalog.catalog import Catalog
+from skilldeck.catalog.profile import ModelProfile
+from skilldeck.dispatch.binding import Binding
+from skilldeck.dispatch.call import Call
+from skilldeck.dispatch.dispatcher import Dispatcher
+from skilldeck.dispatch.policy import Policy
+from skilldeck.errors import (
+    AnswerTruncated,
+    ArgumentProblem,
     BudgetExceeded,
+    CasesError,
     CatalogError,
+    ConfigError,
     ContextWindowExceeded,
     DeclarationError,
     DispatchError,
     DuplicateSkillError,
+    IncompleteAnswer,
+    InvalidArguments,
+    InvalidLine,
+    InvalidOutput,
+    InvalidProfile,
+    InvalidValue,
+    MaxTurnsExceeded,
+    ModelFailed,
     PluginError,
+    RequestFailed,
     RunError,
+    RunStopped,
+    ScaffoldError,
     SchemaError,
     SkilldeckError,
     UnknownToolError,
+    UnsupportedPattern,
 )
-from .events import Event
-from .hookspecs import hookimpl
-from .host import Host, LoadError, PluginInfo
-from .problems import Problem
-from .skill import Skill, Tool
-from .tiers import Tier
-from .tokens import count_tokens
+from skilldeck.events import Event
+from skilldeck.hookspecs import hookimpl
+from skilldeck.host.discovery import LoadError, PluginInfo
+from skilldeck.host.host import Host
+from skilldeck.problems import Problem
+from skilldeck.run.context import Context
+from skilldeck.skill import Skill, Tool
+from skilldeck.tiers import Tier
+from skilldeck.tokens import count_tokens
 
 if TYPE_CHECKING:
-    from .ledger import Ledger, LedgerRecord
-    from .runtime import (
-        CallRecord,
-        IncompleteAnswer,
-        MaxTurnsExceeded,
-        ModelFailed,
-        Runner,
-        RunResult,
-        RunStopped,
-    )
+    from skilldeck.run.ledger import Ledger, LedgerRecord
+    from skilldeck.run.results import CallRecord, RunResult
+    from skilldeck.run.runner import Runner
 
 __version__ = "0.1.0"
 
 #: The runtime imports asyncio: it loads on first use, so `import skilldeck` stays cheap for
 #: plugins and the CLI.
 _LAZY = {
-    "CallRecord": "runtime",
-    "IncompleteAnswer": "runtime",
-    "Ledger": "ledger",
-    "LedgerRecord": "ledger",
-    "MaxTurnsExceeded": "runtime",
-    "ModelFailed": "runtime",
-    "RunResult": "runtime",
-    "RunStopped": "runtime",
-    "Runner": "runtime",
+    "CallRecord": "run.results",
+    "Ledger": "run.ledger",
+    "LedgerRecord": "run.ledger",
+    "RunResult": "run.results",
+    "Runner": "run.runner",
 }
 
 
@@ -70,12 +79,16 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "AnswerTruncated",
+    "ArgumentProblem",
     "Binding",
     "BudgetExceeded",
     "Call",
     "CallRecord",
+    "CasesError",
     "Catalog",
     "CatalogError",
+    "ConfigError",
     "Context",
     "ContextWindowExceeded",
     "DeclarationError",
@@ -85,6 +98,11 @@ __all__ = [
     "Event",
     "Host",
     "IncompleteAnswer",
+    "InvalidArguments",
+    "InvalidLine",
+    "InvalidOutput",
+    "InvalidProfile",
+    "InvalidValue",
     "Ledger",
     "LedgerRecord",
     "LoadError",
@@ -95,16 +113,19 @@ __all__ = [
     "PluginInfo",
     "Policy",
     "Problem",
+    "RequestFailed",
     "RunError",
     "RunResult",
     "RunStopped",
     "Runner",
+    "ScaffoldError",
     "SchemaError",
     "Skill",
     "SkilldeckError",
     "Tier",
     "Tool",
     "UnknownToolError",
+    "UnsupportedPattern",
     "__version__",
     "count_tokens",
     "hookimpl",

@@ -15,16 +15,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
-from .errors import SkilldeckError
+from skilldeck.errors import ConfigError
 
 __all__ = ["CONFIG_FILE", "Config", "ConfigError", "find_config", "load_config"]
 
 CONFIG_FILE = "skilldeck.toml"
 PYPROJECT = "pyproject.toml"
-
-
-class ConfigError(SkilldeckError):
-    """A settings file cannot be read or is not valid TOML."""
 
 
 @dataclass(frozen=True)

@@ -1,14 +1,56 @@
-"""One exception hierarchy, so a host app can catch everything skilldeck raises with one clause.
+"""Every exception skilldeck raises, in one hierarchy, so a host app catches them all with one
+clause and finds each in one place.
 
-Every message names the thing at fault and, where there is one, the way to fix it: these
-errors reach people through the CLI unchanged.
+Every message names the thing at fault and, where there is one, the way to fix it: these errors
+reach people through the CLI unchanged. Where a caller needs the parts of a message (a plugin
+that re-addresses a schema problem to the model, a catalog that adds the file and key), the
+error carries them as fields, so no caller ever parses a message.
+
+This module imports nothing of skilldeck: it is the floor every other module stands on.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = [
+    "AnswerTruncated",
+    "ArgumentProblem",
+    "BudgetExceeded",
+    "CasesError",
+    "CatalogError",
+    "ConfigError",
+    "ContextWindowExceeded",
+    "DeclarationError",
+    "DispatchError",
+    "DuplicateSkillError",
+    "IncompleteAnswer",
+    "InvalidArguments",
+    "InvalidLine",
+    "InvalidOutput",
+    "InvalidProfile",
+    "InvalidValue",
+    "MaxTurnsExceeded",
+    "ModelFailed",
+    "PluginError",
+    "RequestFailed",
+    "RunError",
+    "RunStopped",
+    "ScaffoldError",
+    "SchemaError",
+    "SkilldeckError",
+    "UnknownToolError",
+    "UnsupportedPattern",
+]
+
 
 class SkilldeckError(Exception):
     """The root of every error skilldeck raises on purpose."""
+
+
+# -- declaring ---------------------------------------------------------------------------------
 
 
 class DeclarationError(SkilldeckError):
@@ -16,7 +58,52 @@ class DeclarationError(SkilldeckError):
 
 
 class SchemaError(DeclarationError):
-    """A parameter type or an explicit schema cannot be made strict for the Responses API."""
+    """A type or a schema that cannot be made strict for the Responses API, or that is over the
+    walker's budget.
+
+    `path` is where (`$.properties.tags`, or "" when the whole schema is at fault), `reason`
+    what is wrong, `advice` what the author can do. A schema written by a model (the triage
+    plugin's `extract`) is answered with `path` and `reason` alone: the advice is for authors.
+    """
+
+    def __init__(self, reason: str, *, path: str = "", advice: str = "") -> None:
+        self.path = path
+        self.reason = reason
+        self.advice = advice
+        text = f"{path}: {reason}" if path else reason
+        super().__init__(f"{text}; {advice}" if advice else text)
+
+
+class CasesError(DeclarationError):
+    """A cases file that cannot be read: the message names the file, the case and the key."""
+
+
+# -- settings and catalog ----------------------------------------------------------------------
+
+
+class ConfigError(SkilldeckError):
+    """A settings file cannot be read, is not valid TOML, or holds a value that is wrong."""
+
+
+class CatalogError(SkilldeckError):
+    """A model catalog or one of its overrides is malformed."""
+
+
+class InvalidProfile(CatalogError):
+    """A profile whose values contradict each other; the catalog re-raises it with the place
+    (file or variable, and key) the contradicting value came from."""
+
+    def __init__(self, key: str, problem: str, *, model: str, tier: str) -> None:
+        super().__init__(f"model profile {model!r} ({tier}): {key}: {problem}")
+        self.key = key
+        self.problem = problem
+
+
+class InvalidValue(CatalogError):
+    """A settings value that does not parse; the caller adds where it was found."""
+
+
+# -- plugins and the host ----------------------------------------------------------------------
 
 
 class PluginError(SkilldeckError):
@@ -31,8 +118,7 @@ class UnknownToolError(SkilldeckError, LookupError):
     """A skill or tool name that the host does not hold."""
 
 
-class CatalogError(SkilldeckError):
-    """A model catalog or one of its overrides is malformed."""
+# -- dispatching -------------------------------------------------------------------------------
 
 
 class DispatchError(SkilldeckError):
@@ -47,5 +133,88 @@ class BudgetExceeded(DispatchError):
     """A call or a run would cost more than the policy allows."""
 
 
+class InvalidLine(SkilldeckError):
+    """A workload line that is not a call: bad JSON, or a key of the wrong shape."""
+
+
+# -- running -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ArgumentProblem:
+    """One thing wrong with a call's arguments, at a JSON path such as `$.labels[2]`."""
+
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}"
+
+    def to_dict(self) -> dict[str, str]:
+        return {"path": self.path, "message": self.message}
+
+
+class InvalidArguments(SkilldeckError):
+    """The arguments of a call are not JSON, not an object, or do not match the schema."""
+
+    def __init__(self, message: str, problems: Iterable[ArgumentProblem] = ()) -> None:
+        self.message = message
+        self.problems: tuple[ArgumentProblem, ...] = tuple(problems)
+        lines = [message, *(f"  {problem}" for problem in self.problems)]
+        super().__init__("\n".join(lines))
+
+    def to_output(self) -> dict[str, Any]:
+        """What goes back to the model as the call's output, so it can correct the call."""
+        return {
+            "error": "invalid_arguments",
+            "message": self.message,
+            "problems": [problem.to_dict() for problem in self.problems],
+        }
+
+
 class RunError(SkilldeckError):
     """A run could not complete."""
+
+
+class InvalidOutput(RunError):
+    """A model's answer that is not JSON or fails its output schema."""
+
+
+class RequestFailed(RunError):
+    """An API error after the client's own retries, or a failed answer: worth a tier up."""
+
+
+class AnswerTruncated(RunError):
+    """An answer cut short (by max_output_tokens): the same limit would cut any tier short."""
+
+
+class ModelFailed(RunError):
+    """A model request failed on every tier the call could escalate to."""
+
+
+class RunStopped(RunError):
+    """The run ended without a usable final answer; `.result` keeps the partial run (a
+    `RunResult`: its calls, ledger and transcript so far)."""
+
+    def __init__(self, message: str, result: Any) -> None:
+        super().__init__(message)
+        self.result = result
+
+
+class MaxTurnsExceeded(RunStopped):
+    """The planner did not answer within `max_turns`."""
+
+
+class IncompleteAnswer(RunStopped):
+    """The planner's answer was cut short or failed (status other than completed)."""
+
+
+# -- authoring and testing ---------------------------------------------------------------------
+
+
+class ScaffoldError(SkilldeckError):
+    """A project that cannot be created as asked: the message says why and what to do."""
+
+
+class UnsupportedPattern(SkilldeckError):
+    """A regular-expression construct the schema sampler does not produce text for."""

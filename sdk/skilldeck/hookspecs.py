@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 if TYPE_CHECKING:
-    from .catalog import ModelProfile
-    from .dispatch import Call
-    from .events import Event
-    from .skill import Skill
+    from skilldeck.catalog.profile import ModelProfile
+    from skilldeck.dispatch.call import Call
+    from skilldeck.events import Event
+    from skilldeck.skill import Skill
 
 PROJECT = "skilldeck"
 hookspec = pluggy.HookspecMarker(PROJECT)

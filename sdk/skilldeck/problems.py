@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass
 
-from .errors import DeclarationError
+from skilldeck.errors import DeclarationError
 
 
 @dataclass(frozen=True)

@@ -15,16 +15,25 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, TypedDict, TypeVar, Unpack, overload
 
-from .context import Context
-from .errors import DeclarationError, SchemaError
-from .problems import report
-from .schema import ArgumentValidator, function_schema, to_strict, type_schema
-from .tiers import Tier, parse_capability, parse_effort
+from skilldeck.errors import DeclarationError, SchemaError
+from skilldeck.problems import report
+from skilldeck.schema.arguments import ArgumentValidator
+from skilldeck.schema.signature import function_schema, type_schema
+from skilldeck.schema.strict import to_strict
+from skilldeck.tiers import Tier, parse_capability, parse_effort
 
 if TYPE_CHECKING:
-    from .schema import FunctionSchema
+    from skilldeck.schema.signature import FunctionSchema
 
-__all__ = ["MAX_DESCRIPTION", "Skill", "Tool", "ToolOptions", "api_name", "valid_skill_name"]
+__all__ = [
+    "MAX_DESCRIPTION",
+    "ContextBase",
+    "Skill",
+    "Tool",
+    "ToolOptions",
+    "api_name",
+    "valid_skill_name",
+]
 
 #: Agent Skills rules: lowercase letters and digits, single hyphens between them, 1 to 64 chars.
 _SKILL_NAME = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
@@ -36,6 +45,15 @@ MAX_DESCRIPTION = 1024
 API_SEPARATOR = "__"
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+class ContextBase:
+    """The base of `skilldeck.Context`: a handler parameter annotated with a subclass is the
+    call's context, left out of the schema the model sees.
+
+    It lives here, not beside `Context` in `skilldeck.run`, because declaring a tool must
+    recognise the parameter without importing the runtime (which sits above skills).
+    """
 
 
 class ToolOptions(TypedDict, total=False):
@@ -304,11 +322,11 @@ def _build_tool(
 
 def _signature(where: str, handler: Callable[..., Any], *, strict: bool) -> FunctionSchema | None:
     try:
-        return function_schema(handler, strict=strict, skip=(Context,))
+        return function_schema(handler, strict=strict, skip=(ContextBase,))
     except SchemaError as error:
         report(where, str(error), SchemaError)
         try:
-            return function_schema(handler, strict=False, skip=(Context,))
+            return function_schema(handler, strict=False, skip=(ContextBase,))
         except SchemaError:
             return None
 
@@ -317,7 +335,10 @@ def _context_param(handler: Callable[..., Any]) -> str | None:
     """With an explicit schema the signature is not read, but a Context parameter still counts."""
     for parameter in inspect.signature(handler).parameters.values():
         annotation = parameter.annotation
-        if annotation is Context or annotation in ("Context", "skilldeck.Context"):
+        if (isinstance(annotation, type) and issubclass(annotation, ContextBase)) or annotation in (
+            "Context",
+            "skilldeck.Context",
+        ):
             return parameter.name
     return None
 

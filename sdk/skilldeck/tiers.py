@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import enum
 
-from .errors import DeclarationError
+from skilldeck.errors import DeclarationError
 
 
 class Tier(enum.Enum):

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 from skilldeck import Context, Skill, hookimpl
 from skilldeck.errors import SchemaError
-from skilldeck.schema import to_strict
+from skilldeck.schema.strict import to_strict
 
 skill = Skill(
     "triage",

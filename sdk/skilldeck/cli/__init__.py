@@ -41,7 +41,7 @@ class SkilldeckGroup(click.Group):
         if self._plugin_commands_added:
             return
         self._plugin_commands_added = True
-        from skilldeck.host import Host
+        from skilldeck.host.host import Host
 
         def on_error(plugin: str, error: BaseException) -> None:
             click.echo(f"warning: plugin {plugin} failed to add commands: {error}", err=True)

@@ -9,7 +9,6 @@ from typing import IO, Any
 
 import click
 
-from skilldeck.binding import LOCAL, WorkloadSummary
 from skilldeck.cli.listing import load_host
 from skilldeck.cli.output import (
     EXIT_FAILED,
@@ -20,8 +19,11 @@ from skilldeck.cli.output import (
     table,
 )
 from skilldeck.cli.policy_options import build_policy, policy_options
-from skilldeck.dispatch import Call, Dispatcher, bind_workload
-from skilldeck.host import Host
+from skilldeck.dispatch.binding import LOCAL
+from skilldeck.dispatch.call import Call
+from skilldeck.dispatch.dispatcher import Dispatcher
+from skilldeck.dispatch.workload import WorkloadSummary, bind_workload
+from skilldeck.host.host import Host
 from skilldeck.tiers import Tier
 
 

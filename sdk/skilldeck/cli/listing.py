@@ -7,10 +7,9 @@ from typing import Any
 
 import click
 
-from skilldeck.host import Host
+from skilldeck.cli.output import EXIT_USAGE, echo_json, error_exit, style, table
+from skilldeck.host.host import Host
 from skilldeck.skill import Skill, Tool
-
-from .output import EXIT_USAGE, echo_json, error_exit, style, table
 
 
 def load_host() -> Host:

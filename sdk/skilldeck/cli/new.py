@@ -7,17 +7,16 @@ from pathlib import Path
 
 import click
 
-from skilldeck.scaffold import (
+from skilldeck.cli.output import EXIT_FAILED, EXIT_USAGE, error_exit, style
+from skilldeck.errors import ScaffoldError
+from skilldeck.project.scaffold import (
     TIERS,
     ProjectNames,
-    ScaffoldError,
     check_description,
     render,
     target_for,
     template_defaults,
 )
-
-from .output import EXIT_FAILED, EXIT_USAGE, error_exit, style
 
 TIER_HELP = "Tier of the generated model-backed tool (default: nano)."
 

@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 
 import click
 
-from skilldeck.dispatch import Policy
+from skilldeck.dispatch.policy import Policy
 from skilldeck.tiers import TIERS, Tier
 
 F = TypeVar("F", bound=Callable[..., Any])

@@ -22,11 +22,11 @@ from skilldeck.cli.policy_options import TIER_NAMES, build_policy, policy_option
 from skilldeck.errors import UnknownToolError
 from skilldeck.events import Event
 from skilldeck.hookspecs import hookimpl
-from skilldeck.host import Host
+from skilldeck.host.host import Host
 from skilldeck.tiers import Tier
 
 if TYPE_CHECKING:
-    from skilldeck.runtime import RunResult
+    from skilldeck.run.results import RunResult
 
 #: The offline simulator answers the first structured request to nano with an invalid output,
 #: so that an offline run shows the escalation of DESIGN rule 8 end to end.
@@ -73,7 +73,7 @@ def run(
     progress = _Progress() if sys.stderr.isatty() and not as_json else None
     if progress is not None:
         host.register(progress, name="skilldeck-run-progress")
-    from skilldeck.runtime import Runner  # asyncio and the runtime, only when a run starts
+    from skilldeck.run.runner import Runner
 
     with _client(host, names, offline) as client:
         runner = Runner(

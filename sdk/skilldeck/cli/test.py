@@ -111,7 +111,7 @@ def _junit_rows(report: Path) -> list[Row]:
 
 
 def _case_rows(path: Path, cases_path: Path) -> list[Row]:
-    from skilldeck.cases import load_cases, run_cases
+    from skilldeck.testing.cases import load_cases, run_cases
     from skilldeck.testing.fake_server import FakeResponsesServer
     from skilldeck.testing.harness import host_for_project
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from .output import EXIT_FAILED, EXIT_USAGE, echo_json, error_exit, style
+from skilldeck.cli.output import EXIT_FAILED, EXIT_USAGE, echo_json, error_exit, style
 
 
 @click.command()
@@ -20,8 +20,8 @@ def validate(paths: tuple[Path, ...], installed: bool, as_json: bool) -> None:
     PATH is a plugin project directory (with a pyproject.toml declaring `skilldeck` entry
     points) or a Python file that implements skilldeck_register_skills.
     """
-    from skilldeck.catalog import Catalog
-    from skilldeck.validate import validate_installed, validate_path
+    from skilldeck.catalog.catalog import Catalog
+    from skilldeck.project.validate import validate_installed, validate_path
 
     if not paths and not installed:
         error_exit(

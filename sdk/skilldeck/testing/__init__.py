@@ -10,9 +10,15 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .fake_server import FakeResponsesServer, Fault, RecordedRequest, Responder, Turn
-    from .harness import ToolRun
-    from .simulator import Simulator, sample_value
+    from skilldeck.testing.fake_server import (
+        FakeResponsesServer,
+        Fault,
+        RecordedRequest,
+        Responder,
+        Turn,
+    )
+    from skilldeck.testing.harness import ToolRun
+    from skilldeck.testing.simulator import Simulator, sample_value
 
 _EXPORTS = {
     "FakeResponsesServer": "fake_server",

@@ -11,12 +11,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from skilldeck.binding import Binding
-from skilldeck.dispatch import Policy
-from skilldeck.host import Host
-from skilldeck.ledger import Ledger
-from skilldeck.loading import load_project, project_name
-from skilldeck.runtime import CallRecord, Runner, RunResult
+from skilldeck.dispatch.binding import Binding
+from skilldeck.dispatch.policy import Policy
+from skilldeck.host.host import Host
+from skilldeck.project.loading import load_project, project_name
+from skilldeck.run.ledger import Ledger
+from skilldeck.run.results import CallRecord, RunResult
+from skilldeck.run.runner import Runner
 from skilldeck.testing.fake_server import FakeResponsesServer, Fault, RecordedRequest, Turn
 
 __all__ = ["ToolRun", "host_for_project", "run_tool", "scripted"]

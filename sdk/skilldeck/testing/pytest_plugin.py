@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:
-    from skilldeck.dispatch import Policy
-    from skilldeck.host import Host
+    from skilldeck.dispatch.policy import Policy
+    from skilldeck.host.host import Host
     from skilldeck.testing.fake_server import FakeResponsesServer
     from skilldeck.testing.harness import ToolRun
 

@@ -36,10 +36,9 @@ from fractions import Fraction
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from skilldeck.arguments import json_path
-from skilldeck.errors import SchemaError
-
-from .fake_server import RecordedRequest, Turn
+from skilldeck.errors import SchemaError, UnsupportedPattern
+from skilldeck.schema.arguments import json_path
+from skilldeck.testing.fake_server import RecordedRequest, Turn
 
 if TYPE_CHECKING:
     from skilldeck.skill import Tool
@@ -424,10 +423,6 @@ _FORMATS: dict[str, Callable[[random.Random], str]] = {
 # --------------------------------------------------------------------------- patterns
 
 
-class _Unsupported(Exception):
-    """A regular-expression construct the generator does not produce text for."""
-
-
 _PRINTABLE = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 -_.,:;!?@#/()[]{}+*="
 _CATEGORIES: dict[str, Callable[[str], bool]] = {
     "CATEGORY_DIGIT": lambda c: c.isdigit(),
@@ -453,7 +448,7 @@ def _pattern_candidates(pattern: str, rng: random.Random) -> Iterator[str]:
     for attempt in range(_PATTERN_ATTEMPTS):
         try:
             yield _RegexWriter(rng, shortest=attempt == 0).write(parsed)
-        except _Unsupported:
+        except UnsupportedPattern:
             return
 
 
@@ -505,7 +500,7 @@ class _RegexWriter:
             return ""  # anchors and lookarounds: the final fullmatch decides
         if op == "CATEGORY":
             return self.char_class([(op, av)])
-        raise _Unsupported(op)
+        raise UnsupportedPattern(op)
 
     def char_class(self, members: Any) -> str:
         negate = any(str(op) == "NEGATE" for op, _ in members)
@@ -519,10 +514,10 @@ class _RegexWriter:
             elif name == "CATEGORY":
                 test = _CATEGORIES.get(str(av))
                 if test is None:
-                    raise _Unsupported(str(av))
+                    raise UnsupportedPattern(str(av))
                 tests.append(test)
             elif name != "NEGATE":
-                raise _Unsupported(name)
+                raise UnsupportedPattern(name)
         pool = [c for c in _PRINTABLE if any(test(c) for test in tests) != negate]
         if not pool and not negate:  # members outside printable ASCII
             op, av = members[0]
@@ -532,7 +527,7 @@ class _RegexWriter:
             if name == "RANGE":
                 return chr(self.rng.randint(av[0], av[1]))
         if not pool:
-            raise _Unsupported("character class")
+            raise UnsupportedPattern("character class")
         return self.rng.choice(pool)
 
 

@@ -15,15 +15,12 @@ from collections.abc import Callable, Mapping
 from functools import lru_cache
 from typing import Any
 
-from .arguments import ArgumentValidator
-from .errors import RunError
-from .schema import python_converter, to_strict, type_schema
+from skilldeck.errors import InvalidOutput
+from skilldeck.schema.arguments import ArgumentValidator
+from skilldeck.schema.signature import python_converter, type_schema
+from skilldeck.schema.strict import to_strict
 
 __all__ = ["InvalidOutput", "OutputSpec", "error_output", "output_spec", "result_output"]
-
-
-class InvalidOutput(RunError):
-    """A model's answer that is not JSON or fails its output schema."""
 
 
 def error_output(kind: str, message: str, **details: Any) -> str:

@@ -14,10 +14,9 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .errors import SchemaError, SkilldeckError
+from skilldeck.errors import ArgumentProblem, InvalidArguments, SchemaError
 
 if TYPE_CHECKING:
     from jsonschema.exceptions import ValidationError
@@ -53,38 +52,6 @@ def json_path(parts: Iterable[str | int | None]) -> str:
         else:
             out.append(f"[{json.dumps(part, ensure_ascii=False)}]")
     return "".join(out)
-
-
-@dataclass(frozen=True)
-class ArgumentProblem:
-    """One thing wrong with a call's arguments, at a JSON path such as `$.labels[2]`."""
-
-    path: str
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.path}: {self.message}"
-
-    def to_dict(self) -> dict[str, str]:
-        return {"path": self.path, "message": self.message}
-
-
-class InvalidArguments(SkilldeckError):
-    """The arguments of a call are not JSON, not an object, or do not match the schema."""
-
-    def __init__(self, message: str, problems: Iterable[ArgumentProblem] = ()) -> None:
-        self.message = message
-        self.problems: tuple[ArgumentProblem, ...] = tuple(problems)
-        lines = [message, *(f"  {problem}" for problem in self.problems)]
-        super().__init__("\n".join(lines))
-
-    def to_output(self) -> dict[str, Any]:
-        """What goes back to the model as the call's output, so it can correct the call."""
-        return {
-            "error": "invalid_arguments",
-            "message": self.message,
-            "problems": [problem.to_dict() for problem in self.problems],
-        }
 
 
 def _reject_constant(name: str) -> Any:

@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from .errors import SkilldeckError
-from .skill import MAX_DESCRIPTION, MAX_NAME, api_name, valid_skill_name
-from .tiers import TIERS as _TIERS
+from skilldeck.errors import ScaffoldError
+from skilldeck.skill import MAX_DESCRIPTION, MAX_NAME, api_name, valid_skill_name
+from skilldeck.tiers import TIERS as _TIERS
 
 __all__ = [
     "LONGEST_TOOL",
@@ -48,10 +48,6 @@ NAME_RULES = (
 )
 #: Where the template sits inside the installed package (see pyproject's force-include).
 _PACKAGED = ("_templates", "skill")
-
-
-class ScaffoldError(SkilldeckError):
-    """A project that cannot be created as asked: the message says why and what to do."""
 
 
 @dataclass(frozen=True)
@@ -135,7 +131,7 @@ def template_dir() -> Path:
     packaged = resources.files("skilldeck").joinpath(*_PACKAGED)
     if isinstance(packaged, Path) and (packaged / "cookiecutter.json").is_file():
         return packaged
-    source = Path(__file__).resolve().parents[2] / "templates" / "skill"
+    source = Path(__file__).resolve().parents[3] / "templates" / "skill"
     if (source / "cookiecutter.json").is_file():
         return source
     raise ScaffoldError(

@@ -22,109 +22,40 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .arguments import InvalidArguments
-from .binding import Binding
-from .catalog import ModelProfile
-from .context import Context
-from .dispatch import Call, Dispatcher, Policy, RunBudget
-from .errors import BudgetExceeded, DispatchError, RunError, SkilldeckError
-from .host import Host
-from .ledger import PLANNER, Ledger, LedgerRecord
-from .outputs import InvalidOutput, error_output, output_spec, result_output
-from .skill import Tool
-from .tiers import Tier
-from .trace import Tracer
-
-__all__ = [
-    "CallRecord",
-    "IncompleteAnswer",
-    "MaxTurnsExceeded",
-    "ModelFailed",
-    "RunResult",
-    "RunStopped",
-    "Runner",
-]
+from skilldeck.catalog.profile import ModelProfile
+from skilldeck.dispatch.binding import Binding
+from skilldeck.dispatch.call import Call
+from skilldeck.dispatch.dispatcher import Dispatcher
+from skilldeck.dispatch.policy import Policy
+from skilldeck.errors import (
+    AnswerTruncated,
+    BudgetExceeded,
+    DispatchError,
+    IncompleteAnswer,
+    InvalidArguments,
+    InvalidOutput,
+    MaxTurnsExceeded,
+    ModelFailed,
+    RequestFailed,
+    RunError,
+    RunStopped,
+    SkilldeckError,
+)
+from skilldeck.host.host import Host
+from skilldeck.run.budget import RunBudget
+from skilldeck.run.context import Context
+from skilldeck.run.ledger import PLANNER, Ledger, LedgerRecord
+from skilldeck.run.outputs import error_output, output_spec, result_output
+from skilldeck.run.response import FunctionCall, ModelResponse
+from skilldeck.run.results import CallRecord, RunResult
+from skilldeck.run.trace import Tracer
+from skilldeck.skill import Tool
+from skilldeck.tiers import Tier
 
 DEFAULT_INSTRUCTIONS = """\
 You coordinate skills. Break the task into the narrow subtasks the tools below handle, call
 independent tools in parallel, and use their results to answer. A tool output that is a JSON
 object with an "error" key explains what went wrong: correct the call or work around it."""
-
-
-class ModelFailed(RunError):
-    """A model request failed on every tier the call could escalate to."""
-
-
-class RunStopped(RunError):
-    """The run ended without a usable final answer; `.result` keeps the partial run."""
-
-    def __init__(self, message: str, result: RunResult) -> None:
-        super().__init__(message)
-        self.result = result
-
-
-class MaxTurnsExceeded(RunStopped):
-    """The planner did not answer within `max_turns`."""
-
-
-class IncompleteAnswer(RunStopped):
-    """The planner's answer was cut short or failed (status other than completed)."""
-
-
-@dataclass
-class CallRecord:
-    """One tool call of a run: its binding, what went back to the model, and escalations."""
-
-    call_id: str
-    tool: str
-    arguments: Any
-    depth: int = 0
-    binding: Binding | None = None
-    output: str = ""
-    error: str | None = None
-    escalations: list[str] = field(default_factory=list)
-    duration: float = 0.0
-    #: The handler's Python return value (not serialised: `output` is what the model got).
-    value: Any = field(default=None, repr=False)
-
-    @property
-    def ok(self) -> bool:
-        return self.error is None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "call_id": self.call_id,
-            "tool": self.tool,
-            "arguments": self.arguments,
-            "depth": self.depth,
-            "binding": self.binding.to_dict() if self.binding else None,
-            "ok": self.ok,
-            "error": self.error,
-            "escalations": self.escalations,
-            "duration": self.duration,
-            "output": self.output,
-        }
-
-
-@dataclass
-class RunResult:
-    run_id: str
-    final_output: str
-    calls: list[CallRecord]
-    ledger: Ledger
-    turns: int
-    transcript: list[Any]
-    planner_model: str
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "run_id": self.run_id,
-            "final_output": self.final_output,
-            "planner_model": self.planner_model,
-            "turns": self.turns,
-            "calls": [call.to_dict() for call in self.calls],
-            "ledger": self.ledger.to_dict(),
-        }
 
 
 @dataclass
@@ -210,7 +141,7 @@ class Runner:
         bound, executed (on its model for a model-backed tool), accounted and traced. For
         scripts and tests; the result holds the one call and the ledger."""
         tool = self.host.tool(name)
-        item = _FunctionCall(tool.api_name, json.dumps(arguments), f"call_{uuid.uuid4().hex}")
+        item = FunctionCall(tool.api_name, json.dumps(arguments), f"call_{uuid.uuid4().hex}")
         async with self._session(call=tool.qualified_name) as run:
             output = await self._execute(run, item, [tool], depth=0)
             return RunResult(run.run_id, output, run.calls, run.ledger, 0, [], "")
@@ -347,7 +278,7 @@ class Runner:
     # -- one call ---------------------------------------------------------------------------
 
     async def _execute(
-        self, run: _Run, item: _FunctionCall, offered: Sequence[Tool], depth: int
+        self, run: _Run, item: FunctionCall, offered: Sequence[Tool], depth: int
     ) -> str:
         """Run one function call to its output text; every failure becomes an error output."""
         tool = self.host.find_tool(item.name)
@@ -387,7 +318,7 @@ class Runner:
         return output
 
     async def _call(
-        self, run: _Run, tool: Tool, item: _FunctionCall, record: CallRecord, depth: int
+        self, run: _Run, tool: Tool, item: FunctionCall, record: CallRecord, depth: int
     ) -> str:
         try:
             arguments = tool.validator.check(item.arguments)
@@ -517,9 +448,9 @@ class Runner:
                 value = spec.parse(text) if spec is not None else text
                 ctx.binding = binding
                 return value
-            except _Truncated as failure:
+            except AnswerTruncated as failure:
                 raise ModelFailed(str(failure)) from None  # a bigger model would not help
-            except (InvalidOutput, _RequestFailed) as failure:
+            except (InvalidOutput, RequestFailed) as failure:
                 reason = str(failure)
                 try:
                     higher = run.dispatcher.rebind_up(binding, reason)
@@ -582,7 +513,7 @@ class Runner:
             self._account(
                 run, profile, None, started, call_id, tool, effort, depth, "error", escalation
             )
-            raise _RequestFailed(f"{profile.model} request failed: {_describe(error)}") from error
+            raise RequestFailed(f"{profile.model} request failed: {_describe(error)}") from error
         status = response.status
         record = self._account(
             run,
@@ -598,7 +529,7 @@ class Runner:
         )
         if call_id is not None and status == "incomplete":
             why = response.incomplete_reason or "unknown reason"
-            raise _Truncated(
+            raise AnswerTruncated(
                 f"{profile.model}'s answer was cut short ({why})"
                 + (
                     f": raise the tool's max_output_tokens (now {params['max_output_tokens']:,})"
@@ -607,7 +538,7 @@ class Runner:
                 )
             )
         if call_id is not None and status != "completed":
-            raise _RequestFailed(f"{profile.model} answered with status {status}")
+            raise RequestFailed(f"{profile.model} answered with status {status}")
         return response, record
 
     def _account(
@@ -671,67 +602,6 @@ class Runner:
             effort=binding.effort,
             caller=ctx.call.tool.qualified_name,
         )
-
-
-@dataclass(frozen=True)
-class _FunctionCall:
-    """A `function_call` output item: what the model asked to run."""
-
-    name: str
-    arguments: str
-    call_id: str
-
-
-@dataclass(frozen=True)
-class ModelResponse:
-    """The parts of a Responses API response that a run reads, from its plain JSON."""
-
-    id: str
-    status: str
-    output: list[dict[str, Any]]
-    usage: dict[str, Any] | None
-    incomplete_reason: str | None = None
-
-    @classmethod
-    def from_json(cls, body: Any) -> ModelResponse:
-        if not isinstance(body, dict) or not isinstance(body.get("output"), list):
-            raise ValueError("the response has no output list")
-        details = body.get("incomplete_details") or {}
-        return cls(
-            id=str(body.get("id", "")),
-            status=str(body.get("status") or "completed"),
-            output=[item for item in body["output"] if isinstance(item, dict)],
-            usage=body.get("usage"),
-            incomplete_reason=details.get("reason") if isinstance(details, dict) else None,
-        )
-
-    @property
-    def output_text(self) -> str:
-        """The text of the assistant's messages, as the SDK's `output_text` joins it."""
-        return "".join(
-            part.get("text", "")
-            for item in self.output
-            if item.get("type") == "message"
-            for part in item.get("content") or []
-            if isinstance(part, dict) and part.get("type") == "output_text"
-        )
-
-    def function_calls(self) -> list[_FunctionCall]:
-        return [
-            _FunctionCall(
-                str(item.get("name", "")), str(item.get("arguments", "")), str(item["call_id"])
-            )
-            for item in self.output
-            if item.get("type") == "function_call" and "call_id" in item
-        ]
-
-
-class _RequestFailed(RunError):
-    """An API error after the client's own retries, or a failed answer: worth a tier up."""
-
-
-class _Truncated(RunError):
-    """An answer cut short (by max_output_tokens): the same limit would cut any tier short."""
 
 
 class _RunContext(Context):

@@ -1,108 +1,113 @@
-"""The dispatcher's decisions, and totals over many of them.
+"""Workloads: many calls as JSON lines, bound one by one, and what they add up to per tier.
 
-A binding answers "which model, and why" for one call, in data (for the runtime and JSON
-reports) and in words (for people). Its token and cost figures say whether they are exact:
-the dispatcher only tokenizes when a decision needs it (DESIGN rule 3), so an unmeasured
-count is an upper bound from the byte length, and the cost built on it is one too.
+A workload is how a host prices a job before running it: each line is a call, each result its
+binding or the error that kept it from being bound, and the summary sets the bound cost
+beside the same calls all on `full`.
 """
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from .tiers import TIERS, Tier
+from skilldeck.catalog.profile import ModelProfile
+from skilldeck.dispatch.binding import LOCAL, Binding
+from skilldeck.dispatch.call import BindableTool, Call
+from skilldeck.dispatch.dispatcher import Dispatcher
+from skilldeck.errors import InvalidLine, SkilldeckError
+from skilldeck.tiers import TIERS
 
-if TYPE_CHECKING:
-    from .catalog import ModelProfile
-    from .dispatch import Call
-
-__all__ = ["LOCAL", "Binding", "LineResult", "TierTotals", "WorkloadSummary"]
-
-#: The name under which summaries list calls that ran with no model (rule 1).
-LOCAL = "local"
+_CALL_KEYS = frozenset(
+    {"tool", "arguments", "input", "instructions", "call_id", "tools", "tool_seconds"}
+)
 
 
-@dataclass(frozen=True, slots=True)
-class Binding:
-    """Tier, model and effort for one call, what it will cost at most, and why."""
-
-    tool: str
-    call_id: str | None
-    tier: Tier | None
-    model: str | None
-    effort: str | None
-    #: Input tokens: exact when `input_tokens_exact`, else an upper bound (UTF-8 bytes plus
-    #: framing), which the dispatcher settles for when the exact count cannot change the tier.
-    input_tokens: int
-    input_tokens_exact: bool
-    reserved_output_tokens: int
-    #: US dollars if the model reads `input_tokens` and writes all the reserved output: an
-    #: upper bound, which is what budgets are checked against.
-    estimated_cost: float
-    #: Seconds, from the profile's (estimated) latency parameters, for the same token figures.
-    estimated_latency: float
-    reasons: tuple[str, ...]
-    declared_tier: Tier | None = None
-    base_url: str | None = None
-    #: "rules", "plugin" (a `skilldeck_bind` choice) or "escalation" (a run-time re-binding).
-    chosen_by: str = "rules"
-    profile: ModelProfile | None = field(default=None, compare=False, repr=False)
-    call: Call | None = field(default=None, compare=False, repr=False)
-
-    @property
-    def local(self) -> bool:
-        """Rule 1: no tier, no model, no tokens."""
-        return self.tier is None
-
-    @property
-    def escalated(self) -> bool:
-        """Bound above the declared tier, for any reason (size, policy, capability, failure)."""
-        return (
-            self.tier is not None
-            and self.declared_tier is not None
-            and self.tier > self.declared_tier
+def parse_call(
+    data: Mapping[str, Any], resolve: Callable[[str], BindableTool], *, call_id: str | None = None
+) -> Call:
+    """A `Call` from its JSON form: `{"tool": "skill.tool", "arguments": {...}, "input": ...,
+    "instructions": ..., "call_id": ..., "tools": [...], "tool_seconds": ...}`; only `tool` is
+    required. `resolve` turns the tool name into a tool (raising `UnknownToolError`)."""
+    unknown = sorted(set(data) - _CALL_KEYS)
+    if unknown:
+        raise InvalidLine(f"unknown key {unknown[0]!r}: use {', '.join(sorted(_CALL_KEYS))}")
+    name = data.get("tool")
+    if not isinstance(name, str) or not name:
+        raise InvalidLine("'tool' must name a tool, e.g. \"triage.classify\"")
+    arguments = data.get("arguments", {})
+    if not isinstance(arguments, Mapping):
+        raise InvalidLine(f"'arguments' must be an object, got {type(arguments).__name__}")
+    given = data.get("input")
+    if given is not None and not isinstance(given, str | list):
+        raise InvalidLine(
+            f"'input' must be a string or a list of items, got {type(given).__name__}"
         )
+    instructions = data.get("instructions")
+    if instructions is not None and not isinstance(instructions, str):
+        raise InvalidLine("'instructions' must be a string")
+    tools = data.get("tools", [])
+    if not isinstance(tools, list) or not all(isinstance(t, Mapping) for t in tools):
+        raise InvalidLine("'tools' must be a list of tool objects")
+    seconds = data.get("tool_seconds", 0.0)
+    if not isinstance(seconds, int | float) or isinstance(seconds, bool) or seconds < 0:
+        raise InvalidLine("'tool_seconds' must be a number >= 0")
+    given_id = data.get("call_id", call_id)
+    return Call(
+        tool=resolve(name),
+        arguments=arguments,
+        input=given,
+        instructions=instructions,
+        call_id=None if given_id is None else str(given_id),
+        tools=tools,
+        tool_seconds=float(seconds),
+    )
 
-    def to_dict(self) -> dict[str, Any]:
-        """Plain JSON values; the profile and call stay out (the model id names the profile)."""
-        return {
-            "tool": self.tool,
-            "call_id": self.call_id,
-            "tier": self.tier.value if self.tier else None,
-            "declared_tier": self.declared_tier.value if self.declared_tier else None,
-            "model": self.model,
-            "base_url": self.base_url,
-            "effort": self.effort,
-            "input_tokens": self.input_tokens,
-            "input_tokens_exact": self.input_tokens_exact,
-            "reserved_output_tokens": self.reserved_output_tokens,
-            "estimated_cost": self.estimated_cost,
-            "estimated_latency": self.estimated_latency,
-            "escalated": self.escalated,
-            "chosen_by": self.chosen_by,
-            "reasons": list(self.reasons),
-        }
 
-    def explain(self) -> str:
-        """Several lines for people: the decision, the figures, then the reasons."""
-        name = f"{self.tool} ({self.call_id})" if self.call_id else self.tool
-        if self.local:
-            lines = [f"{name} -> local: no model, no tokens"]
-        else:
-            effort = self.effort or "model default"
-            where = f" at {self.base_url}" if self.base_url else ""
-            lines = [
-                f"{name} -> {self.tier}: {self.model}{where}, effort {effort}",
-                f"  input: {self.input_tokens:,} tokens "
-                + ("(exact)" if self.input_tokens_exact else "(at most: not tokenized)"),
-                f"  output reserved: {self.reserved_output_tokens:,} tokens",
-                f"  estimated at most: ${self.estimated_cost:,.6f}, "
-                f"{self.estimated_latency:,.1f} s",
-            ]
-        lines.append("  because:")
-        lines.extend(f"    - {reason}" for reason in self.reasons)
-        return "\n".join(lines)
+def bind_workload(
+    lines: Iterable[str],
+    resolve: Callable[[str], BindableTool],
+    dispatcher: Dispatcher,
+    *,
+    summary: WorkloadSummary | None = None,
+) -> Iterator[LineResult]:
+    """Bind a JSONL workload, one `LineResult` per non-blank line, in order.
+
+    A line that fails (bad JSON, unknown tool, too large, over budget...) yields its error and
+    the rest go on. Pass `summary` (e.g. `WorkloadSummary(full=catalog[Tier.FULL])`) to have
+    each result added to it as it is yielded.
+    """
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        result = _bind_line(number, line, resolve, dispatcher)
+        if summary is not None:
+            summary.add(result)
+        yield result
+
+
+def _bind_line(
+    number: int, line: str, resolve: Callable[[str], BindableTool], dispatcher: Dispatcher
+) -> LineResult:
+    default_id = f"line-{number}"
+    try:
+        data = json.loads(line)
+    except ValueError as error:
+        return LineResult(
+            number, default_id, None, error=f"not JSON: {error}", error_type="InvalidLine"
+        )
+    if not isinstance(data, dict):
+        return LineResult(
+            number, default_id, None, error="expected a JSON object", error_type="InvalidLine"
+        )
+    tool = data.get("tool") if isinstance(data.get("tool"), str) else None
+    call_id = str(data.get("call_id", default_id))
+    try:
+        call = parse_call(data, resolve, call_id=default_id)
+        return LineResult(number, call.call_id, tool, binding=dispatcher.bind(call))
+    except SkilldeckError as error:
+        return LineResult(number, call_id, tool, error=str(error), error_type=type(error).__name__)
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,13 +10,15 @@ from __future__ import annotations
 from collections.abc import Awaitable
 from typing import TYPE_CHECKING, Any, Protocol
 
-from .errors import RunError
+from skilldeck.errors import RunError
+from skilldeck.skill import ContextBase
 
 if TYPE_CHECKING:
     import asyncio
 
-    from .dispatch import Binding, Call
-    from .skill import Tool
+    from skilldeck.dispatch.binding import Binding
+    from skilldeck.dispatch.call import Call
+    from skilldeck.skill import Tool
 
 
 class Responder(Protocol):
@@ -30,7 +32,7 @@ class Responder(Protocol):
     ) -> Awaitable[Any]: ...
 
 
-class Context:
+class Context(ContextBase):
     """The handler's view of its call: the binding, and `respond` on the bound model."""
 
     def __init__(

@@ -22,11 +22,11 @@ import threading
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from .errors import RunError
-from .events import Event, EventKind
+from skilldeck.errors import RunError
+from skilldeck.events import Event, EventKind
 
 if TYPE_CHECKING:
-    from .host import Host
+    from skilldeck.host.host import Host
 
 __all__ = ["REDACTED", "Tracer", "redact", "redact_value"]
 

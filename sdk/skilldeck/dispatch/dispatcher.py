@@ -17,104 +17,23 @@ the tool's output schema, each with the framing of `skilldeck.tokens`.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Literal
 
-from .binding import LOCAL, Binding, LineResult, TierTotals, WorkloadSummary
-from .catalog import Catalog, ModelProfile
-from .errors import BudgetExceeded, ContextWindowExceeded, DispatchError, SkilldeckError
-from .policy import Policy, RunBudget
-from .tiers import Tier
-from .tokens import RequestText, json_text, request_text
-
-__all__ = [
-    "LOCAL",
-    "BindableTool",
-    "Binding",
-    "Call",
-    "Chooser",
-    "Dispatcher",
-    "LineResult",
-    "Policy",
-    "RunBudget",
-    "TierTotals",
-    "WorkloadSummary",
-    "bind_workload",
-    "parse_call",
-]
-
-
-class BindableTool(Protocol):
-    """What the dispatcher reads of a tool; `skilldeck.Tool` is one."""
-
-    @property
-    def name(self) -> str: ...
-    @property
-    def qualified_name(self) -> str: ...
-    @property
-    def tier(self) -> Tier | None: ...
-    @property
-    def effort(self) -> str | None: ...
-    @property
-    def max_output_tokens(self) -> int | None: ...
-    @property
-    def capabilities(self) -> frozenset[str]: ...
-    @property
-    def ceiling(self) -> Tier: ...
-    @property
-    def parameters(self) -> dict[str, Any]: ...
-    @property
-    def output_schema(self) -> dict[str, Any] | None: ...
-    @property
-    def skill_instructions(self) -> str: ...
-
-
-@dataclass(eq=False, slots=True)
-class Call:
-    """One invocation of a tool, with what its model request will send.
-
-    The measure of the request is taken once and kept, so binding, re-binding and budgeting
-    the same call never tokenize it twice. Treat a call as immutable once bound.
-    """
-
-    tool: BindableTool
-    arguments: Mapping[str, Any] = field(default_factory=dict)
-    #: What the model-backed tool sends: a string or Responses input items. None: the
-    #: arguments' compact JSON.
-    input: str | Sequence[Any] | None = None
-    #: None: the skill's instructions.
-    instructions: str | None = None
-    call_id: str | None = None
-    #: Function tools the request passes to the model (Responses tool entries).
-    tools: Sequence[Mapping[str, Any]] = ()
-    #: The handler's own duration when the host knows it, added to latency estimates.
-    tool_seconds: float = 0.0
-    _request: RequestText | None = field(default=None, init=False, repr=False)
-
-    @property
-    def sent_input(self) -> str | Sequence[Any]:
-        return json_text(self.arguments) if self.input is None else self.input
-
-    @property
-    def sent_instructions(self) -> str:
-        return self.tool.skill_instructions if self.instructions is None else self.instructions
-
-    def request(self) -> RequestText:
-        """The texts and framing this call's request sends, measured lazily (see tokens)."""
-        if self._request is None:
-            self._request = request_text(
-                instructions=self.sent_instructions,
-                input=self.sent_input,
-                tools=self.tools,
-                output_schema=self.tool.output_schema,
-            )
-        return self._request
-
+from skilldeck.catalog.catalog import Catalog
+from skilldeck.catalog.profile import ModelProfile
+from skilldeck.dispatch.binding import Binding
+from skilldeck.dispatch.call import BindableTool, Call
+from skilldeck.dispatch.policy import Policy
+from skilldeck.errors import BudgetExceeded, ContextWindowExceeded, DispatchError
+from skilldeck.tiers import Tier
+from skilldeck.tokens import RequestText
 
 #: The rule-7 hook: a candidate profile or tier, or None to leave the call to the rules.
 Chooser = Callable[[Call, Sequence[ModelProfile]], ModelProfile | Tier | None]
+
+
 Counting = Literal["when-needed", "always"]
 
 
@@ -393,100 +312,3 @@ def _local(call: Call) -> Binding:
         reasons=("no tier declared: runs locally, with no model and no tokens",),
         call=call,
     )
-
-
-# -- workloads ---------------------------------------------------------------------------------
-
-_CALL_KEYS = frozenset(
-    {"tool", "arguments", "input", "instructions", "call_id", "tools", "tool_seconds"}
-)
-
-
-class InvalidLine(SkilldeckError):
-    """A workload line that is not a call: bad JSON, or a key of the wrong shape."""
-
-
-def parse_call(
-    data: Mapping[str, Any], resolve: Callable[[str], BindableTool], *, call_id: str | None = None
-) -> Call:
-    """A `Call` from its JSON form: `{"tool": "skill.tool", "arguments": {...}, "input": ...,
-    "instructions": ..., "call_id": ..., "tools": [...], "tool_seconds": ...}`; only `tool` is
-    required. `resolve` turns the tool name into a tool (raising `UnknownToolError`)."""
-    unknown = sorted(set(data) - _CALL_KEYS)
-    if unknown:
-        raise InvalidLine(f"unknown key {unknown[0]!r}: use {', '.join(sorted(_CALL_KEYS))}")
-    name = data.get("tool")
-    if not isinstance(name, str) or not name:
-        raise InvalidLine("'tool' must name a tool, e.g. \"triage.classify\"")
-    arguments = data.get("arguments", {})
-    if not isinstance(arguments, Mapping):
-        raise InvalidLine(f"'arguments' must be an object, got {type(arguments).__name__}")
-    given = data.get("input")
-    if given is not None and not isinstance(given, str | list):
-        raise InvalidLine(
-            f"'input' must be a string or a list of items, got {type(given).__name__}"
-        )
-    instructions = data.get("instructions")
-    if instructions is not None and not isinstance(instructions, str):
-        raise InvalidLine("'instructions' must be a string")
-    tools = data.get("tools", [])
-    if not isinstance(tools, list) or not all(isinstance(t, Mapping) for t in tools):
-        raise InvalidLine("'tools' must be a list of tool objects")
-    seconds = data.get("tool_seconds", 0.0)
-    if not isinstance(seconds, int | float) or isinstance(seconds, bool) or seconds < 0:
-        raise InvalidLine("'tool_seconds' must be a number >= 0")
-    given_id = data.get("call_id", call_id)
-    return Call(
-        tool=resolve(name),
-        arguments=arguments,
-        input=given,
-        instructions=instructions,
-        call_id=None if given_id is None else str(given_id),
-        tools=tools,
-        tool_seconds=float(seconds),
-    )
-
-
-def bind_workload(
-    lines: Iterable[str],
-    resolve: Callable[[str], BindableTool],
-    dispatcher: Dispatcher,
-    *,
-    summary: WorkloadSummary | None = None,
-) -> Iterator[LineResult]:
-    """Bind a JSONL workload, one `LineResult` per non-blank line, in order.
-
-    A line that fails (bad JSON, unknown tool, too large, over budget...) yields its error and
-    the rest go on. Pass `summary` (e.g. `WorkloadSummary(full=catalog[Tier.FULL])`) to have
-    each result added to it as it is yielded.
-    """
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        result = _bind_line(number, line, resolve, dispatcher)
-        if summary is not None:
-            summary.add(result)
-        yield result
-
-
-def _bind_line(
-    number: int, line: str, resolve: Callable[[str], BindableTool], dispatcher: Dispatcher
-) -> LineResult:
-    default_id = f"line-{number}"
-    try:
-        data = json.loads(line)
-    except ValueError as error:
-        return LineResult(
-            number, default_id, None, error=f"not JSON: {error}", error_type="InvalidLine"
-        )
-    if not isinstance(data, dict):
-        return LineResult(
-            number, default_id, None, error="expected a JSON object", error_type="InvalidLine"
-        )
-    tool = data.get("tool") if isinstance(data.get("tool"), str) else None
-    call_id = str(data.get("call_id", default_id))
-    try:
-        call = parse_call(data, resolve, call_id=default_id)
-        return LineResult(number, call.call_id, tool, binding=dispatcher.bind(call))
-    except SkilldeckError as error:
-        return LineResult(number, call_id, tool, error=str(error), error_type=type(error).__name__)

@@ -6,91 +6,33 @@ it is reported by name with its error, and every other plugin loads.
 
 from __future__ import annotations
 
-import os
-import re
 import traceback
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import pluggy
 
-from . import hookspecs, problems
-from .catalog import Catalog, ModelProfile
-from .config import Config, load_config
-from .dispatch import Call, Counting, Dispatcher, Policy
-from .errors import DispatchError, DuplicateSkillError, PluginError, UnknownToolError
-from .problems import Problem
-from .skill import API_SEPARATOR, Skill, Tool
+from skilldeck import hookspecs, problems
+from skilldeck.catalog.catalog import Catalog
+from skilldeck.catalog.profile import ModelProfile
+from skilldeck.config import Config, load_config
+from skilldeck.dispatch.call import Call
+from skilldeck.dispatch.dispatcher import Counting, Dispatcher
+from skilldeck.dispatch.policy import Policy
+from skilldeck.errors import DispatchError, DuplicateSkillError, PluginError, UnknownToolError
+from skilldeck.host.discovery import (
+    APP,
+    ENTRY_POINT_GROUP,
+    LOAD_PLUGINS_ENV,
+    LoadError,
+    PluginInfo,
+    normalize_name,
+    plugins_allowed_by_env,
+)
+from skilldeck.skill import API_SEPARATOR, Skill, Tool
 
 if TYPE_CHECKING:
-    from .events import Event
-
-__all__ = ["ENTRY_POINT_GROUP", "LOAD_PLUGINS_ENV", "Host", "LoadError", "PluginInfo"]
-
-ENTRY_POINT_GROUP = "skilldeck"
-LOAD_PLUGINS_ENV = "SKILLDECK_LOAD_PLUGINS"
-#: Plugins registered by code rather than discovered (apps, tests) are listed under this name.
-APP = "app"
-
-
-@dataclass(frozen=True)
-class LoadError:
-    """A plugin that could not load, import or register; the others were not affected."""
-
-    plugin: str
-    distribution: str | None
-    phase: str
-    error: str
-    detail: str = ""
-
-    def __str__(self) -> str:
-        source = f"{self.plugin} ({self.distribution})" if self.distribution else self.plugin
-        return f"plugin {source} failed to {self.phase}: {self.error}"
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "plugin": self.plugin,
-            "distribution": self.distribution,
-            "phase": self.phase,
-            "error": self.error,
-        }
-
-
-@dataclass
-class PluginInfo:
-    """What `skilldeck plugins` reports for one plugin."""
-
-    name: str
-    distribution: str | None = None
-    version: str | None = None
-    hooks: list[str] = field(default_factory=list)
-    skills: list[str] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
-    problems: list[Problem] = field(default_factory=list)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "distribution": self.distribution,
-            "version": self.version,
-            "hooks": self.hooks,
-            "skills": self.skills,
-            "errors": self.errors,
-            "problems": [str(problem) for problem in self.problems],
-        }
-
-
-def _normalize(name: str) -> str:
-    return re.sub(r"[-_.]+", "-", name).lower()
-
-
-def plugins_allowed_by_env() -> set[str] | None:
-    """The distributions `SKILLDECK_LOAD_PLUGINS` allows; None means all, empty means none."""
-    value = os.environ.get(LOAD_PLUGINS_ENV)
-    if value is None:
-        return None
-    return {_normalize(part.strip()) for part in value.split(",") if part.strip()}
+    from skilldeck.events import Event
 
 
 def _short_error(error: BaseException) -> str:
@@ -141,13 +83,15 @@ class Host:
         """
         from importlib import metadata  # ~20 ms: paid only when plugins are discovered
 
-        allowed = {_normalize(n) for n in only} if only is not None else plugins_allowed_by_env()
+        allowed = (
+            {normalize_name(n) for n in only} if only is not None else plugins_allowed_by_env()
+        )
         # Sorted, so that which of two clashing plugins keeps a name never depends on sys.path.
         entry_points = metadata.entry_points(group=ENTRY_POINT_GROUP)
         for entry_point in sorted(entry_points, key=lambda ep: ep.name):
             dist = entry_point.dist
             dist_name = dist.metadata["Name"] if dist is not None else None
-            if allowed is not None and _normalize(dist_name or entry_point.name) not in allowed:
+            if allowed is not None and normalize_name(dist_name or entry_point.name) not in allowed:
                 continue
             if self.pm.has_plugin(entry_point.name):
                 continue

@@ -12,15 +12,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import problems
-from .host import Host, PluginInfo
-from .loading import load_project
-from .problems import Problem
-from .schema import strict_problems
-from .skill import Skill, Tool
+from skilldeck import problems
+from skilldeck.host.discovery import PluginInfo
+from skilldeck.host.host import Host
+from skilldeck.problems import Problem
+from skilldeck.project.loading import load_project
+from skilldeck.schema.strict import strict_problems
+from skilldeck.skill import Skill, Tool
 
 if TYPE_CHECKING:
-    from .catalog import Catalog
+    from skilldeck.catalog.catalog import Catalog
 
 __all__ = ["Report", "check_skill", "validate_installed", "validate_path"]
 

@@ -15,8 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .host import ENTRY_POINT_GROUP
-from .problems import Problem
+from skilldeck.host.discovery import ENTRY_POINT_GROUP
+from skilldeck.problems import Problem
 
 __all__ = ["Project", "load_project", "project_name"]
 

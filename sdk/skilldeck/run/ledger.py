@@ -11,7 +11,7 @@ import threading
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from .catalog import ModelProfile
+from skilldeck.catalog.profile import ModelProfile
 
 __all__ = ["Ledger", "LedgerRecord", "TierUsage"]
 

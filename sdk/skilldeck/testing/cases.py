@@ -22,21 +22,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import SkilldeckError
-from .outputs import jsonable
+from skilldeck.errors import CasesError
+from skilldeck.run.outputs import jsonable
 
 if TYPE_CHECKING:
-    from .host import Host
-    from .testing.fake_server import FakeResponsesServer
+    from skilldeck.host.host import Host
+    from skilldeck.testing.fake_server import FakeResponsesServer
 
 __all__ = ["Case", "CaseResult", "CasesError", "load_cases", "run_cases"]
 
 _KEYS = {"name", "tool", "arguments", "outputs", "expect", "expect_tier"}
 _EXPECTATIONS = {"value", "schema", "predicate", "error"}
-
-
-class CasesError(SkilldeckError):
-    """A cases file that cannot be read: the message names the file, the case and the key."""
 
 
 @dataclass(frozen=True)
@@ -113,7 +109,7 @@ def _case(path: Path, number: int, entry: Any) -> Case:
 def run_cases(
     cases: Iterable[Case], host: Host, server: FakeResponsesServer
 ) -> Iterator[CaseResult]:
-    from .testing.harness import run_tool
+    from skilldeck.testing.harness import run_tool
 
     for case in cases:
         try:
@@ -155,7 +151,7 @@ def _judge(case: Case, value: Any, error: str | None, binding: Any) -> tuple[boo
 
 
 def _schema_problems(schema: Mapping[str, Any], value: Any) -> str:
-    from .arguments import ArgumentValidator
+    from skilldeck.schema.arguments import ArgumentValidator
 
     problems = ArgumentValidator(dict(schema)).problems(value)
     return "; ".join(f"{p.path}: {p.message}" for p in problems)

@@ -1,0 +1,188 @@
+"""The facts of one model: windows, prices, efforts, capabilities and latency parameters.
+
+A profile checks itself when made, so a catalog never holds one whose window is smaller than
+its max input, or whose default effort it does not offer.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+from skilldeck.catalog.values import is_int, is_number
+from skilldeck.errors import InvalidProfile
+from skilldeck.tiers import EFFORTS, Tier
+
+_PER_MILLION = 1_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class LongContextPricing:
+    """A request whose input exceeds `threshold` tokens is billed at these multiples, whole."""
+
+    threshold: int
+    input_multiplier: float
+    output_multiplier: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "threshold": self.threshold,
+            "input_multiplier": self.input_multiplier,
+            "output_multiplier": self.output_multiplier,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ModelProfile:
+    """The facts of one model that dispatching, pricing and latency estimates rest on.
+
+    Prices are US dollars per 1,000,000 tokens. `ttft` (seconds), `input_tps` and `output_tps`
+    (tokens per second) are estimates for offline latency predictions, not guarantees.
+    """
+
+    tier: Tier
+    model: str
+    window: int
+    max_input: int
+    max_output: int
+    input_price: float
+    cached_input_price: float
+    output_price: float
+    efforts: tuple[str, ...] = ("none", "low", "medium", "high", "xhigh")
+    capabilities: frozenset[str] = frozenset(
+        {"text_input", "function_calling", "structured_output"}
+    )
+    ttft: float = 1.0
+    input_tps: float = 10_000.0
+    output_tps: float = 50.0
+    long_context: LongContextPricing | None = None
+    #: The effort sent when a tool declares none; None leaves it to the API's default.
+    default_effort: str | None = None
+    #: An OpenAI-compatible endpoint for this model; None means the client's default.
+    base_url: str | None = None
+    #: Where the profile and each override came from, for `skilldeck models`.
+    source: str = field(default="code", compare=False)
+
+    def __post_init__(self) -> None:
+        problem = profile_problem(self)
+        if problem is not None:
+            raise InvalidProfile(problem[0], problem[1], model=self.model, tier=str(self.tier))
+
+    def fits(self, input_tokens: int, reserved_output: int) -> str | None:
+        """Why this model cannot take the call (DESIGN rule 4), or None when it can."""
+        if input_tokens > self.max_input:
+            return f"{input_tokens:,} input tokens exceed {self.model}'s {self.max_input:,}"
+        if reserved_output > self.max_output:
+            return (
+                f"{reserved_output:,} reserved output tokens exceed {self.model}'s "
+                f"max output of {self.max_output:,}"
+            )
+        if input_tokens + reserved_output > self.window:
+            return (
+                f"{input_tokens:,} input + {reserved_output:,} reserved output tokens exceed "
+                f"{self.model}'s window of {self.window:,}"
+            )
+        return None
+
+    def missing(self, capabilities: frozenset[str]) -> frozenset[str]:
+        return capabilities - self.capabilities
+
+    def cost(self, input_tokens: int, output_tokens: int = 0, cached_tokens: int = 0) -> float:
+        """US dollars for one request. `input_tokens` includes the cached ones, as the API's
+        usage reports them; the long-context rule multiplies the whole request's prices."""
+        input_multiplier = output_multiplier = 1.0
+        rule = self.long_context
+        if rule is not None and input_tokens > rule.threshold:
+            input_multiplier, output_multiplier = rule.input_multiplier, rule.output_multiplier
+        cached = min(max(cached_tokens, 0), input_tokens)
+        dollars = (
+            (input_tokens - cached) * self.input_price * input_multiplier
+            + cached * self.cached_input_price * input_multiplier
+            + output_tokens * self.output_price * output_multiplier
+        )
+        return dollars / _PER_MILLION
+
+    def latency(self, input_tokens: int, output_tokens: int, tool_seconds: float = 0.0) -> float:
+        """Estimated seconds: first token, reading the input, writing the output, the tool."""
+        return (
+            self.ttft
+            + input_tokens / self.input_tps
+            + output_tokens / self.output_tps
+            + tool_seconds
+        )
+
+    def effort_for(self, wanted: str | None) -> str | None:
+        """The effort to send: `wanted` when this model has it, else the nearest one above it
+        (or its highest), so that a declared effort is never silently weakened."""
+        if wanted is None:
+            return self.default_effort
+        if wanted in self.efforts:
+            return wanted
+        rank = EFFORT_ORDER.get(wanted, 0)
+        above = [effort for effort in self.efforts if EFFORT_ORDER.get(effort, 0) >= rank]
+        if above:
+            return min(above, key=lambda effort: EFFORT_ORDER.get(effort, 0))
+        return max(self.efforts, key=lambda effort: EFFORT_ORDER.get(effort, 0))
+
+    def replace(self, **changes: Any) -> ModelProfile:
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON values, for `skilldeck models --json` and reports."""
+        return {
+            "tier": self.tier.value,
+            "model": self.model,
+            "window": self.window,
+            "max_input": self.max_input,
+            "max_output": self.max_output,
+            "input_price": self.input_price,
+            "cached_input_price": self.cached_input_price,
+            "output_price": self.output_price,
+            "long_context": self.long_context.to_dict() if self.long_context else None,
+            "efforts": list(self.efforts),
+            "default_effort": self.default_effort,
+            "capabilities": sorted(self.capabilities),
+            "ttft": self.ttft,
+            "input_tps": self.input_tps,
+            "output_tps": self.output_tps,
+            "base_url": self.base_url,
+            "source": self.source,
+        }
+
+
+EFFORT_ORDER = {effort: rank for rank, effort in enumerate(EFFORTS)}
+
+
+def profile_problem(profile: ModelProfile) -> tuple[str, str] | None:
+    """The first inconsistent key of a profile and what is wrong with it."""
+    if not isinstance(profile.tier, Tier):
+        return "tier", f"expected a Tier, got {profile.tier!r}"
+    if not isinstance(profile.model, str) or not profile.model.strip():
+        return "model", f"expected a non-empty string, got {profile.model!r}"
+    for key in ("window", "max_input", "max_output"):
+        value = getattr(profile, key)
+        if not is_int(value) or value <= 0:
+            return key, f"expected a positive integer, got {value!r}"
+    for key in ("input_price", "cached_input_price", "output_price", "ttft"):
+        value = getattr(profile, key)
+        if not is_number(value) or value < 0:
+            return key, f"expected a number >= 0, got {value!r}"
+    for key in ("input_tps", "output_tps"):
+        value = getattr(profile, key)
+        if not is_number(value) or value <= 0:
+            return key, f"expected a number > 0, got {value!r}"
+    if not profile.efforts:
+        return "efforts", "expected at least one effort"
+    if profile.max_input > profile.window:
+        return "max_input", f"max_input {profile.max_input:,} exceeds window {profile.window:,}"
+    if profile.max_output > profile.window:
+        return "max_output", (
+            f"max_output {profile.max_output:,} exceeds window {profile.window:,}"
+        )
+    if profile.default_effort is not None and profile.default_effort not in profile.efforts:
+        return "default_effort", (
+            f"default_effort {profile.default_effort!r} is not among efforts "
+            f"{', '.join(profile.efforts)}"
+        )
+    return None

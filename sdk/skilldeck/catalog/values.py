@@ -1,0 +1,108 @@
+"""Parsers for settings values, shared by the catalog and the policy.
+
+Settings come from TOML (typed values) and from environment variables (strings), so each parser
+accepts both spellings, and every refusal says what was expected and what was given, for the
+caller to prefix with where it was found.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from skilldeck.errors import DeclarationError, InvalidValue
+from skilldeck.tiers import parse_capability, parse_effort
+
+
+def is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def shown(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return repr(value)
+
+
+def nonempty_text(value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidValue(f"expected a non-empty string, got {shown(value)}")
+    return value.strip()
+
+
+def url(value: Any) -> str:
+    text = nonempty_text(value)
+    if "://" not in text:
+        raise InvalidValue(f"expected a URL such as 'https://example.com/v1', got {shown(value)}")
+    return text
+
+
+def number(value: Any, *, what: str = "a number") -> float:
+    if isinstance(value, str):
+        try:
+            value = float(value.strip())
+        except ValueError:
+            raise InvalidValue(f"expected {what}, got {shown(value)}") from None
+    if not is_number(value) or value != value:
+        raise InvalidValue(f"expected {what}, got {shown(value)}")
+    return float(value)
+
+
+def non_negative(value: Any) -> float:
+    parsed = number(value)
+    if parsed < 0:
+        raise InvalidValue(f"expected a number >= 0, got {shown(value)}")
+    return parsed
+
+
+def positive(value: Any) -> float:
+    parsed = number(value)
+    if parsed <= 0:
+        raise InvalidValue(f"expected a number > 0, got {shown(value)}")
+    return parsed
+
+
+def positive_int(value: Any) -> int:
+    if isinstance(value, str):
+        try:
+            value = int(value.strip())
+        except ValueError:
+            raise InvalidValue(f"expected a positive integer, got {shown(value)}") from None
+    if not is_int(value) or value <= 0:
+        raise InvalidValue(f"expected a positive integer, got {shown(value)}")
+    return int(value)
+
+
+def string_list(value: Any) -> list[Any]:
+    if isinstance(value, str):
+        return [part for part in (piece.strip() for piece in value.split(",")) if part]
+    if not isinstance(value, list):
+        raise InvalidValue(f"expected a list of strings, got {shown(value)}")
+    return value
+
+
+def effort_list(value: Any) -> tuple[str, ...]:
+    efforts = tuple(effort_name(item) for item in string_list(value))
+    if not efforts:
+        raise InvalidValue("expected at least one effort")
+    return efforts
+
+
+def effort_name(value: Any) -> str:
+    try:
+        return parse_effort(nonempty_text(value))
+    except DeclarationError as error:
+        raise InvalidValue(str(error)) from None
+
+
+def capability_set(value: Any) -> frozenset[str]:
+    found: set[str] = set()
+    for item in string_list(value):
+        try:
+            found.add(parse_capability(nonempty_text(item)))
+        except DeclarationError as error:
+            raise InvalidValue(str(error)) from None
+    return frozenset(found)

@@ -1,0 +1,1 @@
+"""Binding calls to models: calls, the dispatcher and its rules, bindings, policy, workloads."""

@@ -1,0 +1,2 @@
+"""The host: discovery of plugins through entry points, their hooks called through pluggy, and
+the registry of the skills and tools they gave."""
