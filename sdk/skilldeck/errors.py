@@ -43,11 +43,18 @@ __all__ = [
     "SkilldeckError",
     "UnknownToolError",
     "UnsupportedPattern",
+    "describe",
 ]
 
 
 class SkilldeckError(Exception):
     """The root of every error skilldeck raises on purpose."""
+
+
+def describe(error: BaseException) -> str:
+    """`TypeError: message`: an error as one line for a report, naming its kind, since a
+    plugin's or handler's message alone ("'NoneType' object...") rarely says what failed."""
+    return f"{type(error).__name__}: {error}"
 
 
 # -- declaring ---------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from skilldeck.problems import report
 from skilldeck.schema.arguments import ArgumentValidator
 from skilldeck.schema.signature import function_schema, type_schema
 from skilldeck.schema.strict import to_strict
-from skilldeck.tiers import Tier, parse_capability, parse_effort
+from skilldeck.tiers import Tier, parse_capability, parse_effort, tier_name
 
 if TYPE_CHECKING:
     from skilldeck.schema.signature import FunctionSchema
@@ -132,6 +132,11 @@ class Tool:
     @property
     def skill_instructions(self) -> str:
         return self.skill.instructions
+
+    @property
+    def tier_name(self) -> str:
+        """The declared tier's name, or `local`."""
+        return tier_name(self.tier)
 
     @property
     def is_local(self) -> bool:

@@ -62,6 +62,16 @@ class Tier(enum.Enum):
 
 
 _ORDER: tuple[Tier, ...] = (Tier.NANO, Tier.MINI, Tier.FULL)
+
+#: What listings and totals call a tool or call with no tier: it runs locally (rule 1).
+LOCAL = "local"
+
+
+def tier_name(tier: Tier | None) -> str:
+    """A tier's name, or `local` for none: the one spelling of "no model" in every report."""
+    return LOCAL if tier is None else tier.value
+
+
 TIERS: tuple[Tier, ...] = _ORDER
 
 EFFORTS: tuple[str, ...] = ("none", "minimal", "low", "medium", "high", "xhigh")

@@ -12,6 +12,7 @@ from typing import Any
 
 from skilldeck.catalog.values import is_int, is_number
 from skilldeck.errors import InvalidProfile
+from skilldeck.plain import plain_fields
 from skilldeck.tiers import EFFORTS, Tier
 
 _PER_MILLION = 1_000_000
@@ -26,11 +27,7 @@ class LongContextPricing:
     output_multiplier: float
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "threshold": self.threshold,
-            "input_multiplier": self.input_multiplier,
-            "output_multiplier": self.output_multiplier,
-        }
+        return plain_fields(self)
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,25 +127,7 @@ class ModelProfile:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON values, for `skilldeck models --json` and reports."""
-        return {
-            "tier": self.tier.value,
-            "model": self.model,
-            "window": self.window,
-            "max_input": self.max_input,
-            "max_output": self.max_output,
-            "input_price": self.input_price,
-            "cached_input_price": self.cached_input_price,
-            "output_price": self.output_price,
-            "long_context": self.long_context.to_dict() if self.long_context else None,
-            "efforts": list(self.efforts),
-            "default_effort": self.default_effort,
-            "capabilities": sorted(self.capabilities),
-            "ttft": self.ttft,
-            "input_tps": self.input_tps,
-            "output_tps": self.output_tps,
-            "base_url": self.base_url,
-            "source": self.source,
-        }
+        return plain_fields(self)
 
 
 EFFORT_ORDER = {effort: rank for rank, effort in enumerate(EFFORTS)}

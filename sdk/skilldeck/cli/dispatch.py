@@ -19,12 +19,11 @@ from skilldeck.cli.output import (
     table,
 )
 from skilldeck.cli.policy_options import build_policy, policy_options
-from skilldeck.dispatch.binding import LOCAL
 from skilldeck.dispatch.call import Call
 from skilldeck.dispatch.dispatcher import Dispatcher
 from skilldeck.dispatch.workload import WorkloadSummary, bind_workload
 from skilldeck.host.host import Host
-from skilldeck.tiers import Tier
+from skilldeck.tiers import LOCAL, Tier
 
 
 @click.command()

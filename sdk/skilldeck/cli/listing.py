@@ -38,7 +38,7 @@ def skills(as_json: bool) -> None:
     rows = [
         (
             tool.qualified_name,
-            tool.tier.value if tool.tier else "local",
+            tool.tier_name,
             tool.effort or "-",
             tool.ceiling.value if tool.tier else "-",
             _first_line(tool.description),

@@ -129,7 +129,7 @@ def _report(result: RunResult, offline: bool) -> str:
         rows.append(
             (
                 call.tool,
-                (binding.tier.value if binding.tier else "local") if binding else "-",
+                binding.tier_name if binding else "-",
                 binding.model if binding and binding.model else "-",
                 "ok" if call.ok else "error",
                 _short(call.error or reason),

@@ -11,15 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from skilldeck.tiers import Tier
+from skilldeck.plain import plain_fields
+from skilldeck.tiers import Tier, tier_name
 
 if TYPE_CHECKING:
     from skilldeck.catalog.profile import ModelProfile
     from skilldeck.dispatch.call import Call
-
-
-#: The name under which summaries list calls that ran with no model (rule 1).
-LOCAL = "local"
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +47,11 @@ class Binding:
     call: Call | None = field(default=None, compare=False, repr=False)
 
     @property
+    def tier_name(self) -> str:
+        """The bound tier's name, or `local`."""
+        return tier_name(self.tier)
+
+    @property
     def local(self) -> bool:
         """Rule 1: no tier, no model, no tokens."""
         return self.tier is None
@@ -65,23 +67,7 @@ class Binding:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON values; the profile and call stay out (the model id names the profile)."""
-        return {
-            "tool": self.tool,
-            "call_id": self.call_id,
-            "tier": self.tier.value if self.tier else None,
-            "declared_tier": self.declared_tier.value if self.declared_tier else None,
-            "model": self.model,
-            "base_url": self.base_url,
-            "effort": self.effort,
-            "input_tokens": self.input_tokens,
-            "input_tokens_exact": self.input_tokens_exact,
-            "reserved_output_tokens": self.reserved_output_tokens,
-            "estimated_cost": self.estimated_cost,
-            "estimated_latency": self.estimated_latency,
-            "escalated": self.escalated,
-            "chosen_by": self.chosen_by,
-            "reasons": list(self.reasons),
-        }
+        return {**plain_fields(self, exclude=("profile", "call")), "escalated": self.escalated}
 
     def explain(self) -> str:
         """Several lines for people: the decision, the figures, then the reasons."""

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from skilldeck.errors import DeclarationError, DispatchError
+from skilldeck.plain import plain_fields
 from skilldeck.run.budget import RunBudget
 from skilldeck.tiers import TIERS, Tier
 
@@ -121,14 +122,8 @@ class Policy:
             raise ConfigError(f"{config.where('policy')}: {error}") from None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "allowed_tiers": [tier.value for tier in TIERS if tier in self.allowed_tiers],
-            "force_tier": self.force_tier.value if self.force_tier else None,
-            "highest_tier": self.highest_tier.value if self.highest_tier else None,
-            "reserved_output_tokens": self.reserved_output_tokens,
-            "max_cost_per_call": self.max_cost_per_call,
-            "max_cost_per_run": self.max_cost_per_run,
-        }
+        ordered = [tier.value for tier in TIERS if tier in self.allowed_tiers]
+        return {**plain_fields(self), "allowed_tiers": ordered}
 
 
 def _parse(key: str, value: Any) -> Any:

@@ -13,11 +13,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from skilldeck.catalog.profile import ModelProfile
-from skilldeck.dispatch.binding import LOCAL, Binding
+from skilldeck.dispatch.binding import Binding
 from skilldeck.dispatch.call import BindableTool, Call
 from skilldeck.dispatch.dispatcher import Dispatcher
 from skilldeck.errors import InvalidLine, SkilldeckError
-from skilldeck.tiers import TIERS
+from skilldeck.plain import plain_fields
+from skilldeck.tiers import LOCAL, TIERS
 
 _CALL_KEYS = frozenset(
     {"tool", "arguments", "input", "instructions", "call_id", "tools", "tool_seconds"}
@@ -162,15 +163,7 @@ class TierTotals:
         return self.estimated_latency / self.calls if self.calls else 0.0
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "calls": self.calls,
-            "escalated": self.escalated,
-            "input_tokens": self.input_tokens,
-            "reserved_output_tokens": self.reserved_output_tokens,
-            "estimated_cost": self.estimated_cost,
-            "estimated_latency": self.estimated_latency,
-            "mean_latency": self.mean_latency,
-        }
+        return {**plain_fields(self), "mean_latency": self.mean_latency}
 
 
 @dataclass
@@ -198,7 +191,7 @@ class WorkloadSummary:
                 return
             result = result.binding
         binding = result
-        self.tiers[binding.tier.value if binding.tier else LOCAL].add(binding)
+        self.tiers[binding.tier_name].add(binding)
         if binding.local:
             return
         self.exact = self.exact and binding.input_tokens_exact

@@ -9,6 +9,7 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from skilldeck.plain import plain_fields
 from skilldeck.problems import Problem
 
 if TYPE_CHECKING:
@@ -40,12 +41,7 @@ class LoadError:
         return f"plugin {source} failed to {self.phase}: {self.error}"
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "plugin": self.plugin,
-            "distribution": self.distribution,
-            "phase": self.phase,
-            "error": self.error,
-        }
+        return plain_fields(self, exclude=("detail",))
 
 
 @dataclass

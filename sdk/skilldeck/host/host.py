@@ -19,7 +19,13 @@ from skilldeck.config import Config, load_config
 from skilldeck.dispatch.call import Call
 from skilldeck.dispatch.dispatcher import Counting, Dispatcher
 from skilldeck.dispatch.policy import Policy
-from skilldeck.errors import DispatchError, DuplicateSkillError, PluginError, UnknownToolError
+from skilldeck.errors import (
+    DispatchError,
+    DuplicateSkillError,
+    PluginError,
+    UnknownToolError,
+    describe,
+)
 from skilldeck.host.discovery import (
     APP,
     ENTRY_POINT_GROUP,
@@ -33,10 +39,6 @@ from skilldeck.skill import API_SEPARATOR, Skill, Tool
 
 if TYPE_CHECKING:
     from skilldeck.events import Event
-
-
-def _short_error(error: BaseException) -> str:
-    return f"{type(error).__name__}: {error}"
 
 
 class Host:
@@ -175,7 +177,7 @@ class Host:
             plugin=info.name,
             distribution=info.distribution,
             phase=phase,
-            error=_short_error(error),
+            error=describe(error),
             detail="".join(traceback.format_exception(error)),
         )
         self.load_errors.append(load_error)
@@ -309,7 +311,7 @@ class Host:
             except Exception as error:
                 raise DispatchError(
                     f"plugin {impl.plugin_name}'s skilldeck_bind failed: "
-                    f"{_short_error(error)}; fix or uninstall it"
+                    f"{describe(error)}; fix or uninstall it"
                 ) from error
             if choice is None:
                 continue

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from skilldeck.errors import describe
 from skilldeck.host.discovery import ENTRY_POINT_GROUP
 from skilldeck.problems import Problem
 
@@ -37,7 +38,7 @@ class Project:
         try:
             self.plugins.append((name, load()))
         except Exception as error:  # a plugin's import may raise anything
-            self._problem(f"plugin {name}", f"failed to import: {type(error).__name__}: {error}")
+            self._problem(f"plugin {name}", f"failed to import: {describe(error)}")
 
 
 def project_name(path: Path) -> str | None:

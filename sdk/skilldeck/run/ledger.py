@@ -8,10 +8,11 @@ on the largest model.
 from __future__ import annotations
 
 import threading
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 from skilldeck.catalog.profile import ModelProfile
+from skilldeck.plain import plain_fields
 
 __all__ = ["Ledger", "LedgerRecord", "TierUsage"]
 
@@ -40,7 +41,7 @@ class LedgerRecord:
     depth: int = 0
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return plain_fields(self)
 
 
 @dataclass
@@ -63,7 +64,7 @@ class TierUsage:
         self.wall_time += record.wall_time
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return plain_fields(self)
 
 
 @dataclass

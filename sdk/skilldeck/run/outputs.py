@@ -9,13 +9,13 @@ becomes a JSON object with an `error` kind and a message, never a crash of the r
 from __future__ import annotations
 
 import dataclasses
-import enum
 import json
 from collections.abc import Callable, Mapping
 from functools import lru_cache
 from typing import Any
 
 from skilldeck.errors import InvalidOutput
+from skilldeck.plain import plain
 from skilldeck.schema.arguments import ArgumentValidator
 from skilldeck.schema.signature import python_converter, type_schema
 from skilldeck.schema.strict import to_strict
@@ -31,24 +31,7 @@ def result_output(value: Any) -> str:
     """A handler's return value as the text of a `function_call_output`."""
     if isinstance(value, str):
         return value
-    return json.dumps(jsonable(value), ensure_ascii=False)
-
-
-def jsonable(value: Any) -> Any:
-    """Plain JSON values from dataclasses, pydantic models, enums, tuples and sets."""
-    if value is None or isinstance(value, str | int | float | bool):
-        return value
-    if isinstance(value, enum.Enum):
-        return jsonable(value.value)
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    if hasattr(value, "model_dump"):
-        return value.model_dump(mode="json")
-    if isinstance(value, Mapping):
-        return {str(key): jsonable(item) for key, item in value.items()}
-    if isinstance(value, list | tuple | set | frozenset):
-        return [jsonable(item) for item in value]
-    return str(value)
+    return json.dumps(plain(value), ensure_ascii=False)
 
 
 @dataclasses.dataclass(frozen=True)

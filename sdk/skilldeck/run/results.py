@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from skilldeck.dispatch.binding import Binding
+from skilldeck.plain import plain_fields
 from skilldeck.run.ledger import Ledger
 
 
@@ -30,18 +31,7 @@ class CallRecord:
         return self.error is None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "call_id": self.call_id,
-            "tool": self.tool,
-            "arguments": self.arguments,
-            "depth": self.depth,
-            "binding": self.binding.to_dict() if self.binding else None,
-            "ok": self.ok,
-            "error": self.error,
-            "escalations": self.escalations,
-            "duration": self.duration,
-            "output": self.output,
-        }
+        return {**plain_fields(self, exclude=("value",)), "ok": self.ok}
 
 
 @dataclass

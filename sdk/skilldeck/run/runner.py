@@ -40,6 +40,7 @@ from skilldeck.errors import (
     RunError,
     RunStopped,
     SkilldeckError,
+    describe,
 )
 from skilldeck.host.host import Host
 from skilldeck.run.budget import RunBudget
@@ -296,7 +297,7 @@ class Runner:
             else:
                 output = await self._call(run, tool, item, record, depth)
         except Exception as error:  # the handler's own exception: the model gets the message
-            record.error = f"{type(error).__name__}: {error}"
+            record.error = describe(error)
             output = error_output("tool_failed", str(error), type=type(error).__name__)
             run.tracer.emit(
                 "error",

@@ -22,8 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from skilldeck.errors import CasesError
-from skilldeck.run.outputs import jsonable
+from skilldeck.errors import CasesError, describe
+from skilldeck.plain import plain
 
 if TYPE_CHECKING:
     from skilldeck.host.host import Host
@@ -116,7 +116,7 @@ def run_cases(
             run = run_tool(host, server, case.tool, case.arguments, case.outputs)
             ok, detail = _judge(case, run.value, run.error, run.binding)
         except Exception as error:  # a case's tool name or predicate may raise anything
-            ok, detail = False, f"{type(error).__name__}: {error}"
+            ok, detail = False, describe(error)
         yield CaseResult(case, ok, detail)
 
 
@@ -135,7 +135,7 @@ def _judge(case: Case, value: Any, error: str | None, binding: Any) -> tuple[boo
         return True, f"failed as expected on {tier}"
     if error is not None:
         return False, error
-    actual = jsonable(value)
+    actual = plain(value)
     if "value" in expect:
         if actual != expect["value"]:
             return False, f"got {actual!r}, expected {expect['value']!r}"
