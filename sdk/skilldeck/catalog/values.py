@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from skilldeck.errors import DeclarationError, InvalidValue
-from skilldeck.tiers import parse_capability, parse_effort
+from skilldeck.tiers import Tier, parse_capability, parse_effort
 
 
 def is_int(value: Any) -> bool:
@@ -51,10 +51,10 @@ def number(value: Any, *, what: str = "a number") -> float:
     return float(value)
 
 
-def non_negative(value: Any) -> float:
-    parsed = number(value)
+def non_negative(value: Any, *, what: str = "a number") -> float:
+    parsed = number(value, what=what)
     if parsed < 0:
-        raise InvalidValue(f"expected a number >= 0, got {shown(value)}")
+        raise InvalidValue(f"expected {what} >= 0, got {shown(value)}")
     return parsed
 
 
@@ -63,6 +63,12 @@ def positive(value: Any) -> float:
     if parsed <= 0:
         raise InvalidValue(f"expected a number > 0, got {shown(value)}")
     return parsed
+
+
+def non_negative_int(value: Any) -> int:
+    if not is_int(value) or value < 0:
+        raise InvalidValue(f"expected an integer >= 0, got {shown(value)}")
+    return int(value)
 
 
 def positive_int(value: Any) -> int:
@@ -106,3 +112,18 @@ def capability_set(value: Any) -> frozenset[str]:
         except DeclarationError as error:
             raise InvalidValue(str(error)) from None
     return frozenset(found)
+
+
+def tier(value: Any) -> Tier:
+    if not isinstance(value, str):
+        raise InvalidValue(f"expected a tier name, got {shown(value)}")
+    try:
+        return Tier.parse(value)
+    except DeclarationError as error:
+        raise InvalidValue(str(error)) from None
+
+
+def tier_set(value: Any) -> frozenset[Tier]:
+    if not isinstance(value, list):
+        raise InvalidValue(f"expected a list of tiers, got {shown(value)}")
+    return frozenset(tier(item) for item in value)

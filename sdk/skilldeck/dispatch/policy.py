@@ -8,11 +8,12 @@ cost too much. It never widens a declaration: a tool whose ceiling is `mini` nev
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from skilldeck.errors import DeclarationError, DispatchError
+from skilldeck.catalog import values
+from skilldeck.errors import ConfigError, DispatchError, InvalidValue
 from skilldeck.plain import plain_fields
 from skilldeck.run.budget import RunBudget
 from skilldeck.tiers import TIERS, Tier
@@ -26,14 +27,21 @@ if TYPE_CHECKING:
 DEFAULT_RESERVED_OUTPUT_TOKENS = 4_096
 
 
-POLICY_KEYS = (
-    "allowed_tiers",
-    "force_tier",
-    "highest_tier",
-    "reserved_output_tokens",
-    "max_cost_per_call",
-    "max_cost_per_run",
-)
+
+def _dollars(value: Any) -> float:
+    return values.non_negative(value, what="a number of US dollars")
+
+
+#: Every key of the `policy` settings table, and how its value is read.
+_PARSERS: dict[str, Callable[[Any], Any]] = {
+    "allowed_tiers": values.tier_set,
+    "force_tier": values.tier,
+    "highest_tier": values.tier,
+    "reserved_output_tokens": values.non_negative_int,
+    "max_cost_per_call": _dollars,
+    "max_cost_per_run": _dollars,
+}
+POLICY_KEYS: tuple[str, ...] = tuple(_PARSERS)
 
 
 @dataclass(frozen=True)
@@ -104,20 +112,18 @@ class Policy:
     @classmethod
     def from_config(cls, config: Config) -> Policy:
         """The `[tool.skilldeck.policy]` table (or `[policy]` of skilldeck.toml)."""
-        from skilldeck.errors import ConfigError
-
         table = config.table("policy")
-        values: dict[str, Any] = {}
+        parsed: dict[str, Any] = {}
         for key, value in table.items():
             where = config.where("policy", key=key)
             if key not in POLICY_KEYS:
                 raise ConfigError(f"{where}: unknown key: use one of {', '.join(POLICY_KEYS)}")
             try:
-                values[key] = _parse(key, value)
-            except (ValueError, DeclarationError) as error:
+                parsed[key] = _PARSERS[key](value)
+            except InvalidValue as error:
                 raise ConfigError(f"{where}: {error}") from None
         try:
-            return cls(**values)
+            return cls(**parsed)
         except DispatchError as error:
             raise ConfigError(f"{config.where('policy')}: {error}") from None
 
@@ -125,20 +131,3 @@ class Policy:
         ordered = [tier.value for tier in TIERS if tier in self.allowed_tiers]
         return {**plain_fields(self), "allowed_tiers": ordered}
 
-
-def _parse(key: str, value: Any) -> Any:
-    if key == "allowed_tiers":
-        if isinstance(value, str) or not isinstance(value, Iterable):
-            raise ValueError(f"expected a list of tiers, got {value!r}")
-        return frozenset(Tier.parse(item) for item in value)
-    if key in ("force_tier", "highest_tier"):
-        if not isinstance(value, str):
-            raise ValueError(f"expected a tier name, got {value!r}")
-        return Tier.parse(value)
-    if key == "reserved_output_tokens":
-        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-            raise ValueError(f"expected an integer >= 0, got {value!r}")
-        return value
-    if not isinstance(value, int | float) or isinstance(value, bool) or value < 0:
-        raise ValueError(f"expected a number of US dollars >= 0, got {value!r}")
-    return float(value)

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from skilldeck.catalog import values
 from skilldeck.catalog.profile import ModelProfile
 from skilldeck.dispatch.binding import Binding
 from skilldeck.dispatch.call import BindableTool, Call
@@ -52,7 +53,7 @@ def parse_call(
     if not isinstance(tools, list) or not all(isinstance(t, Mapping) for t in tools):
         raise InvalidLine("'tools' must be a list of tool objects")
     seconds = data.get("tool_seconds", 0.0)
-    if not isinstance(seconds, int | float) or isinstance(seconds, bool) or seconds < 0:
+    if not values.is_number(seconds) or seconds < 0:
         raise InvalidLine("'tool_seconds' must be a number >= 0")
     given_id = data.get("call_id", call_id)
     return Call(
