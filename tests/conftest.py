@@ -1,4 +1,5 @@
-"""Fixtures shared by the tests: real plugin distributions made on the fly."""
+"""Fixtures shared by the tests: real plugin distributions made on the fly, the installed
+console script, the fake Responses server, and a runner over the lab skill."""
 
 from __future__ import annotations
 
@@ -8,9 +9,12 @@ import sys
 import textwrap
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
+
+if TYPE_CHECKING:
+    from skilldeck.testing import FakeResponsesServer
 
 MakeDistribution = Callable[..., Path]
 
@@ -66,8 +70,8 @@ def run_cli() -> RunCli:
 
 
 @pytest.fixture
-def server() -> Iterator[Any]:
-    """A running fake Responses API server on 127.0.0.1."""
+def server() -> Iterator[FakeResponsesServer]:
+    """A running fake Responses API server on 127.0.0.1, fresh for each test."""
     from skilldeck.testing import FakeResponsesServer
 
     with FakeResponsesServer() as running:
@@ -83,7 +87,7 @@ def lab_host() -> Any:
 
 
 @pytest.fixture
-def make_runner(server: Any, lab_host: Any) -> Callable[..., Any]:
+def make_runner(server: FakeResponsesServer, lab_host: Any) -> Callable[..., Any]:
     """A Runner over the lab skill, talking to the fake server with the real openai client."""
     from skilldeck.run.runner import Runner
 

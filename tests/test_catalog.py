@@ -75,6 +75,14 @@ def test_defaults_are_the_design_table() -> None:
     assert {"text_input", "image_input"} <= mini.capabilities
 
 
+def test_the_built_in_plugin_registers_the_packaged_defaults_as_they_are() -> None:
+    from skilldeck.catalog import defaults
+
+    registered: list[ModelProfile] = []
+    defaults.skilldeck_register_models(register=registered.append)
+    assert registered == list(Catalog.defaults())
+
+
 def test_catalog_lists_profiles_cheapest_tier_first() -> None:
     assert [profile.tier for profile in Catalog.defaults()] == [Tier.NANO, Tier.MINI, Tier.FULL]
 

@@ -159,7 +159,7 @@ def test_a_call_whose_bytes_do_not_fit_is_counted_once_and_stays_if_it_fits(
     assert binding.input_tokens_exact
     texts = len(call.request().texts)
     assert len(counted) == texts
-    dispatcher.rebind_up(binding, "bad output")
+    dispatcher.bind(call, at_least=Tier.MINI, after="gpt-5.4-nano failed: bad output")
     assert len(counted) == texts
 
 
@@ -342,12 +342,26 @@ def test_a_run_budget_reserves_and_settles(dispatcher: Dispatcher) -> None:
     budget.settle(reservation, actual_cost=binding.estimated_cost / 10)
     assert budget.reserved == 0.0
     budget.reserve(binding)
-    budget.charge(1.0)
+    budget.settle(None, actual_cost=1.0)  # a planner turn: spent, with nothing set aside
     assert budget.remaining == 0.0
+    assert budget.exhausted
+
+
+def test_a_run_budget_check_refuses_what_does_not_fit_and_sets_nothing_aside(
+    dispatcher: Dispatcher,
+) -> None:
+    binding = dispatcher.bind(_call("summarize"))
+    budget = RunBudget(limit=binding.estimated_cost * 1.5)
+    budget.check(binding)
+    assert budget.reserved == 0.0
+    budget.reserve(binding)
+    with pytest.raises(BudgetExceeded, match=r"desk.summarize on gpt-5.4-nano may cost up to"):
+        budget.check(binding)
+    assert not budget.exhausted
 
 
 def test_a_run_budget_without_limit_never_refuses(dispatcher: Dispatcher) -> None:
-    budget = Policy().run_budget()
+    budget = RunBudget()
     binding = dispatcher.bind(_call("summarize", input=_text_of(300_000)))
     for _ in range(100):
         budget.reserve(binding)
@@ -391,30 +405,105 @@ def test_a_plugin_returning_none_leaves_the_call_to_the_rules() -> None:
     assert binding.chosen_by == "rules"
 
 
-# -- rule 8: re-binding at run time ------------------------------------------------------------
+# -- rule 8: binding at or above a tier at run time ---------------------------------------------
 
 
-def test_rebind_up_moves_one_tier_and_records_why(dispatcher: Dispatcher) -> None:
-    first = dispatcher.bind(_call("summarize"))
-    second = dispatcher.rebind_up(first, "output failed the schema")
+def test_a_failed_call_is_bound_one_tier_up_with_the_reason(dispatcher: Dispatcher) -> None:
+    call = _call("summarize")
+    assert dispatcher.bind(call).tier is Tier.NANO
+    second = dispatcher.bind(
+        call, at_least=Tier.MINI, after="gpt-5.4-nano failed: output failed the schema"
+    )
     assert second.tier is Tier.MINI
     assert second.chosen_by == "escalation"
-    assert second.reasons[-1] == (
-        "re-bound above nano after gpt-5.4-nano failed: output failed the schema"
+    assert second.escalated
+    assert second.reasons == (
+        "declared tier nano",
+        "re-bound above nano after gpt-5.4-nano failed: output failed the schema",
     )
-    assert dispatcher.rebind_up(second, "API error").tier is Tier.FULL
+    third = dispatcher.bind(call, at_least=Tier.FULL, after="gpt-5.4-mini failed: API error")
+    assert third.tier is Tier.FULL
+    assert third.reasons[-1] == "re-bound above mini after gpt-5.4-mini failed: API error"
 
 
-def test_rebind_up_stops_at_the_ceiling(dispatcher: Dispatcher) -> None:
-    at_ceiling = dispatcher.rebind_up(dispatcher.bind(_call("label")), "bad output")
-    assert at_ceiling.tier is Tier.MINI
-    with pytest.raises(DispatchError, match=r"no tier above mini to escalate to: ceiling mini"):
-        dispatcher.rebind_up(at_ceiling, "bad output again")
+def test_escalation_stops_at_the_ceiling(dispatcher: Dispatcher) -> None:
+    call = _call("label")
+    assert dispatcher.bind(call, at_least=Tier.MINI, after="x failed: bad").tier is Tier.MINI
+    with pytest.raises(
+        DispatchError,
+        match=r"desk.label: gpt-5.4-mini failed: bad output again; "
+        r"there is no tier above mini to escalate to: ceiling mini$",
+    ):
+        dispatcher.bind(call, at_least=Tier.FULL, after="gpt-5.4-mini failed: bad output again")
 
 
-def test_rebind_up_of_a_local_call_is_an_error(dispatcher: Dispatcher) -> None:
+def test_escalation_names_the_policy_that_stops_it() -> None:
+    policy = Policy(allowed_tiers=frozenset({Tier.NANO, Tier.MINI}))
+    dispatcher = Dispatcher(Catalog.defaults(), policy)
+    with pytest.raises(DispatchError, match=r"no tier above mini to escalate to: policy") as error:
+        dispatcher.bind(_call("summarize"), at_least=Tier.FULL, after="gpt-5.4-mini failed: 500")
+    assert str(error.value) == (
+        f"desk.summarize: gpt-5.4-mini failed: 500; there is no tier above mini to escalate "
+        f"to: {policy.blocks(Tier.FULL)}"
+    )
+
+
+def test_escalation_skips_a_tier_that_lacks_a_capability(dispatcher: Dispatcher) -> None:
+    call = Call(TOOLS["click"], {"x": 1, "y": 1})
+    first = dispatcher.bind(call)
+    assert first.tier is not None
+    assert first.tier > Tier.NANO
+    assert any("nano lacks computer_use" in reason for reason in first.reasons)
+    higher = dispatcher.bind(call, at_least=Tier.FULL, after=f"{first.model} failed: 500")
+    assert higher.tier is Tier.FULL
+    assert "nano lacks computer_use" in higher.reasons
+
+
+def test_at_least_keeps_a_call_on_the_tier_it_already_runs_on(dispatcher: Dispatcher) -> None:
+    binding = dispatcher.bind(_call("summarize", "a note"), at_least=Tier.MINI)
+    assert binding.tier is Tier.MINI
+    assert binding.chosen_by == "escalation"
+    assert binding.reasons[-1] == "kept at mini or above: the call already runs on mini"
+
+
+def test_at_least_below_where_the_rules_bind_changes_nothing(dispatcher: Dispatcher) -> None:
+    call = _call("summarize", input=_text_of(300_000))
+    plain, floored = dispatcher.bind(call), dispatcher.bind(call, at_least=Tier.MINI)
+    assert plain.tier is floored.tier is Tier.FULL
+    assert floored.chosen_by == "rules"
+    assert floored.reasons == plain.reasons
+    assert floored.reasons[-1].startswith("escalated to full:")
+
+
+def test_at_least_raises_a_plugin_choice_below_it() -> None:
+    dispatcher = Dispatcher(Catalog.defaults(), chooser=lambda call, candidates: Tier.NANO)
+    binding = dispatcher.bind(_call("summarize"), at_least=Tier.MINI)
+    assert binding.tier is Tier.MINI
+    assert binding.chosen_by == "escalation"
+    assert binding.reasons[1:] == (
+        "plugin chose nano (gpt-5.4-nano)",
+        "kept at mini or above: the call already runs on mini",
+    )
+
+
+def test_an_escalation_after_a_failure_does_not_ask_the_plugin_again() -> None:
+    asked: list[Call] = []
+
+    def choose(call: Call, candidates: Sequence[ModelProfile]) -> Tier:
+        asked.append(call)
+        return Tier.FULL
+
+    dispatcher = Dispatcher(Catalog.defaults(), chooser=choose)
+    call = _call("summarize")
+    assert dispatcher.bind(call).tier is Tier.FULL
+    escalated = dispatcher.bind(call, at_least=Tier.MINI, after="gpt-5.4-nano failed: 500")
+    assert asked == [call]
+    assert escalated.tier is Tier.MINI
+
+
+def test_a_local_call_cannot_be_bound_above_a_tier(dispatcher: Dispatcher) -> None:
     with pytest.raises(DispatchError, match="only a model-bound call"):
-        dispatcher.rebind_up(dispatcher.bind(Call(TOOLS["add"], {"a": 1, "b": 1})), "x")
+        dispatcher.bind(Call(TOOLS["add"], {"a": 1, "b": 1}), at_least=Tier.MINI, after="x")
 
 
 # -- the binding itself ------------------------------------------------------------------------

@@ -274,18 +274,57 @@ def test_rebinding_only_ever_moves_up_within_the_candidates(
     catalog: Catalog, policy: Policy, tool: Tool, text: str
 ) -> None:
     dispatcher = Dispatcher(catalog, policy)
-    binding = _bound(dispatcher, Call(tool, input=text))
+    call = Call(tool, input=text)
+    binding = _bound(dispatcher, call)
     oracle = Oracle(catalog, policy, tool)
-    while True:
+    while binding.tier is not TIERS[-1]:
         previous = binding
+        assert previous.tier is not None
+        above = TIERS[previous.tier.rank + 1]
         try:
-            binding = dispatcher.rebind_up(previous, "failed")
+            binding = dispatcher.bind(
+                call, at_least=above, after=f"{previous.model} failed: failed"
+            )
+        except ContextWindowExceeded:
+            higher = [p for p in oracle.candidates() if p.tier >= above]
+            assert higher
+            assert not any(oracle.fits(p, call.request().count()) for p in higher)
+            break
         except DispatchError:
+            assert not any(profile.tier >= above for profile in oracle.candidates())
             break
         assert binding.tier is not None
-        assert previous.tier is not None
         assert binding.tier > previous.tier
         assert binding.profile in oracle.candidates()
         assert f"re-bound above {previous.tier} after {previous.model} failed: failed" in (
             binding.reasons
         )
+
+
+@SETTINGS
+@given(
+    catalogs(), policies(), tools(), texts, st.sampled_from(TIERS), st.none() | st.integers(0, 2)
+)
+def test_at_least_never_binds_below_the_floor(
+    catalog: Catalog, policy: Policy, tool: Tool, text: str, floor: Tier, pick: int | None
+) -> None:
+    dispatcher = Dispatcher(catalog, policy, chooser=_chooser(pick))  # type: ignore[arg-type]
+    call = Call(tool, input=text)
+    oracle = Oracle(catalog, policy, tool)
+    at_or_above = [profile for profile in oracle.candidates() if profile.tier >= floor]
+    # A plugin's choice among the candidates at or above the floor is where rule 4 starts.
+    considered = at_or_above
+    if pick is not None and at_or_above:
+        chosen = at_or_above[pick % len(at_or_above)]
+        considered = [profile for profile in at_or_above if profile.tier >= chosen.tier]
+    try:
+        binding = dispatcher.bind(call, at_least=floor)
+    except ContextWindowExceeded:
+        assert not any(oracle.fits(p, call.request().count()) for p in considered)
+        return
+    except DispatchError:
+        assert not at_or_above
+        return
+    assert binding.tier is not None
+    assert binding.tier >= floor
+    assert binding.profile in at_or_above

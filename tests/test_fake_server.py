@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import textwrap
 from collections.abc import Iterator
 from typing import Any
 
@@ -38,12 +39,6 @@ LOOKUP_TOOL: FunctionToolParam = {
 
 def compact(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-
-
-@pytest.fixture
-def server() -> Iterator[FakeResponsesServer]:
-    with FakeResponsesServer() as fake:
-        yield fake
 
 
 @pytest.fixture
@@ -394,12 +389,20 @@ async def test_sequential_async_requests_do_not_overlap(server: FakeResponsesSer
     assert server.max_concurrency() == 1
 
 
-def test_importing_the_testing_package_does_not_load_the_server_module() -> None:
-    code = (
-        "import sys, skilldeck.testing; "
-        "assert 'skilldeck.testing.fake_server' not in sys.modules; "
-        "assert skilldeck.testing.Turn.message('x').items; "
-        "assert 'skilldeck.testing.fake_server' in sys.modules"
+def test_the_testing_package_loads_each_module_only_when_a_name_from_it_is_used() -> None:
+    code = textwrap.dedent(
+        """
+        import sys, skilldeck.testing
+
+        def loaded(name):
+            return f"skilldeck.testing.{name}" in sys.modules
+
+        assert not any(map(loaded, ["script", "fake_server", "simulator", "sampler"]))
+        assert skilldeck.testing.Turn.message("x").items
+        assert loaded("script") and not loaded("fake_server")
+        assert skilldeck.testing.FakeResponsesServer.__name__
+        assert loaded("fake_server") and not loaded("simulator")
+        """
     )
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
     subprocess.run([sys.executable, "-c", code], check=True, env=env)

@@ -4,6 +4,7 @@ and read real `git diff` output correctly."""
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -12,7 +13,7 @@ import skilldeck
 import skilldeck_code
 import skilldeck_triage
 from skilldeck.errors import SchemaError
-from skilldeck.schema.strict import to_strict
+from skilldeck.schema.strict import strict_problems, to_strict
 from skilldeck.testing import FakeResponsesServer
 from skilldeck.testing.harness import run_tool
 from skilldeck_code.unidiff import changed_files
@@ -40,6 +41,23 @@ def test_to_strict_refuses_a_value_that_is_not_a_mapping(value: object) -> None:
 # triage.extract -----------------------------------------------------------------------------
 
 
+def _nested_text(levels: int) -> str:
+    """A schema nested `levels` objects deep, as the model might write it (json.dumps itself
+    refuses to nest this deep)."""
+    opening = '{"type": "object", "properties": {"c": '
+    return opening * levels + '{"type": "string"}' + "}}" * levels
+
+
+def _doubling_text(levels: int = 16) -> str:
+    """A model-written schema whose definitions each describe two references to the next."""
+    defs = {f"D{levels - 1}": {"type": "object", "properties": {"leaf": {"type": "string"}}}}
+    for level in range(levels - 1):
+        ref = {"$ref": f"#/$defs/D{level + 1}", "description": f"Level {level}."}
+        defs[f"D{level}"] = {"type": "object", "properties": {"a": ref, "b": ref}}
+    root = {"$ref": "#/$defs/D0", "description": "All of it."}
+    return json.dumps({"type": "object", "properties": {"all": root}, "$defs": defs})
+
+
 @pytest.mark.parametrize(
     ("fields_schema", "fault"),
     [
@@ -51,6 +69,9 @@ def test_to_strict_refuses_a_value_that_is_not_a_mapping(value: object) -> None:
             "additionalProperties",
         ),
         (json.dumps({"type": "array", "items": {"type": "string"}}), "must be an object"),
+        (_nested_text(300), "$.properties.c.properties.c"),
+        (_nested_text(300), "the schema nests more than 100 levels deep"),
+        (_nested_text(3_000), "nests too deeply to read"),
     ],
 )
 def test_extract_tells_the_model_what_is_wrong_with_fields_schema(
@@ -83,6 +104,14 @@ def test_extract_sends_a_usable_fields_schema_strict_and_returns_the_fields(
     sent = run.requests[0].body["text"]["format"]
     assert sent["schema"]["additionalProperties"] is False
     assert sent["schema"]["required"] == ["browser"]
+
+
+def test_extract_turns_a_schema_that_would_double_at_each_level_into_a_small_strict_one() -> None:
+    started = time.perf_counter()
+    strict = skilldeck_triage.parse_fields_schema(_doubling_text())
+    assert time.perf_counter() - started < 0.5
+    assert len(json.dumps(strict)) < 100_000
+    assert strict_problems(strict) == []
 
 
 # triage.rank --------------------------------------------------------------------------------

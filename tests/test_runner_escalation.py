@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 
+import pytest
+
+from skilldeck import Context, Host, Runner, Skill
+from skilldeck.errors import RunError
 from skilldeck.testing import Fault, Turn
+from tests.lab_skill import Label
 
 PLANNER, NANO, MINI, FULL = "gpt-5.4", "gpt-5.4-nano", "gpt-5.4-mini", "gpt-5.4"
 
@@ -106,3 +112,46 @@ def test_a_persistent_500_everywhere_fails_the_call_not_the_run(server, make_run
     assert len(call.escalations) == 1
     assert call.escalations[0].startswith("escalated mini -> full: gpt-5.4-mini request failed")
     assert result.final_output == "gave up"
+
+
+probe = Skill("probe", "Tools that look at their context.", instructions="Answer tersely.")
+SEEN: list[str] = []
+
+
+@probe.tool(tier="nano", output=Label, max_output_tokens=200)
+async def label_twice(ctx: Context, text: str) -> Label:
+    """Label twice, noting the tier the context is bound to before each answer and after."""
+    assert ctx.binding is not None
+    SEEN.append(str(ctx.binding.tier))
+    await ctx.respond(text)
+    SEEN.append(str(ctx.binding.tier))
+    result: Label = await ctx.respond(text)
+    SEEN.append(ctx.binding.reasons[-1])
+    return result
+
+
+def test_a_call_stays_on_the_tier_it_escalated_to_and_its_context_says_so(server) -> None:
+    SEEN.clear()
+    server.script([Turn.json({"label": "maybe"})], model=NANO)
+    server.script([Turn.json({"label": "spam"}), Turn.json({"label": "ham"})], model=MINI)
+    runner = Runner(
+        Host(discover=False, skills=[probe]),
+        client=lambda profile: server.async_client(max_retries=0, timeout=5.0),
+    )
+    [call] = runner.call_sync("probe.label_twice", {"text": "cheap pills"}).calls
+    assert call.output == '{"label": "ham"}'
+    assert [request.model for request in server.requests] == [NANO, MINI, MINI]
+    assert SEEN == ["nano", "mini", "kept at mini or above: the call already runs on mini"]
+    assert len(call.escalations) == 1
+    assert call.binding is not None
+    assert call.binding.reasons[-1].startswith("re-bound above nano after gpt-5.4-nano failed:")
+
+
+def test_a_context_outside_a_run_cannot_reach_a_model_or_run_a_loop() -> None:
+    from skilldeck.dispatch.call import Call
+
+    ctx = Context(Call(probe.tools["label_twice"], {"text": "x"}))
+    with pytest.raises(RunError, match=r"probe.label_twice called ctx.respond outside a run"):
+        asyncio.run(ctx.respond("x"))
+    with pytest.raises(RunError, match=r"probe.label_twice called ctx.run outside a run"):
+        asyncio.run(ctx.run("x"))

@@ -556,6 +556,23 @@ def test_unsupported_type_names_the_parameter():
         function_schema(send)
 
 
+class Loose(BaseModel):
+    extra: dict[str, int]
+
+
+def test_a_pydantic_model_that_cannot_be_strict_names_the_parameter_and_the_place_in_its_schema():
+    def tune(loose: Loose) -> None:
+        pass
+
+    with pytest.raises(SchemaError) as caught:
+        function_schema(tune)
+    error = caught.value
+    assert error.where.endswith("tune: parameter 'loose'")
+    assert error.path == "$.loose"
+    assert error.reason.startswith("pydantic model Loose: $.properties.extra: an object with")
+    assert "strict=False" in error.advice
+
+
 # Context and signature shapes ------------------------------------------------------------------
 
 

@@ -4,6 +4,8 @@ what keeps a schema from being accepted as a strict function tool."""
 from __future__ import annotations
 
 import copy
+import json
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,14 +13,17 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from skilldeck.errors import SchemaError
+from skilldeck.schema.refs import resolve_ref
 from skilldeck.schema.signature import function_schema
-from skilldeck.schema.strict import (
+from skilldeck.schema.strict import SchemaProblem, strict_problems, to_strict
+from skilldeck.schema.subset import (
+    MAX_DEPTH,
     MAX_ENUM_VALUES,
+    MAX_INLINED_NODES,
     MAX_NESTING,
+    MAX_NODES,
     MAX_PROPERTIES,
-    SchemaProblem,
-    strict_problems,
-    to_strict,
+    STRICT_FORMATS,
 )
 
 WEATHER: dict[str, Any] = {
@@ -333,6 +338,20 @@ def test_nested_type_that_cannot_be_strict_gives_the_field_and_its_path():
     assert "($.settings[*].extra)" in message
 
 
+def test_a_type_error_carries_where_path_reason_and_advice_as_fields():
+    def configure(settings: list[Settings]) -> None:
+        pass
+
+    with pytest.raises(SchemaError) as caught:
+        function_schema(configure)
+    error = caught.value
+    assert error.where.endswith("configure: parameter 'settings', field Settings.extra")
+    assert error.path == "$.settings[*].extra"
+    assert error.reason.startswith("dict[str, int] has free keys, which a strict schema cannot")
+    assert error.advice.endswith("or declare the tool with strict=False")
+    assert str(error) == f"{error.where} ({error.path}): {error.reason}; {error.advice}"
+
+
 def test_non_strict_mode_gives_permissive_schemas_for_free_form_types():
     def loose(
         options: dict[str, int],
@@ -396,9 +415,15 @@ def test_every_shape_problem_is_listed_with_its_path():
         m.startswith("$.properties.when: format 'iso-week' is not supported") for m in messages
     )
     assert "$.properties.place: $ref cannot have sibling keywords (description)" in messages
-    assert "$.properties.list: an array needs items" in messages
+    assert (
+        "$.properties.list: an array needs items (an array without items accepts any value)"
+        in messages
+    )
     assert "$.properties.odd: unknown type 'decimal'" in messages
-    assert "$.properties.free: a schema needs a type (or enum, const or anyOf)" in messages
+    assert (
+        "$.properties.free: a schema needs a type (or enum, const or anyOf); a schema without a "
+        "type accepts any value"
+    ) in messages
     assert any(m.startswith("$: every property must be required") and "free" in m for m in messages)
 
 
@@ -406,7 +431,7 @@ def test_root_must_be_an_object_and_not_a_union():
     problems = strict_problems({"anyOf": [{"type": "object", "properties": {}}]})
     assert [str(p) for p in problems[:2]] == [
         "$: the root must be an object schema (type: object)",
-        "$: the root must not be anyOf",
+        "$: the root cannot be a union (anyOf)",
     ]
 
 
@@ -489,3 +514,261 @@ def test_a_large_string_enum_is_limited_in_total_length():
 
 def test_schema_problem_reads_as_path_and_message():
     assert str(SchemaProblem("$.properties.x", "bad")) == "$.properties.x: bad"
+
+
+# One walk, two faces: to_strict and strict_problems agree ------------------------------------
+
+
+def _closed(**properties: Any) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "properties": properties,
+        "required": list(properties),
+        "additionalProperties": False,
+    }
+
+
+#: Schemas that are strict already: no problems, and to_strict gives them back unchanged.
+ALREADY_STRICT: dict[str, dict[str, Any]] = {
+    "weather, converted": to_strict(WEATHER),
+    "nullable union": _closed(x={"anyOf": [{"type": "integer"}, {"type": "null"}]}),
+    "enum and const": _closed(
+        unit={"type": "string", "enum": ["C", "F"]}, kind={"const": "reading"}
+    ),
+    "every supported format": _closed(
+        **{name.replace("-", "_"): {"type": "string", "format": name} for name in STRICT_FORMATS}
+    ),
+    "recursion through $defs": {
+        **_closed(tree={"$ref": "#/$defs/Tree"}),
+        "$defs": {"Tree": _closed(children={"type": "array", "items": {"$ref": "#/$defs/Tree"}})},
+    },
+    "recursion to the root": _closed(
+        next={"anyOf": [{"$ref": "#"}, {"type": "null"}]}, label={"type": "string"}
+    ),
+    "a described reference kept under anyOf": {
+        **_closed(place={"anyOf": [{"$ref": "#/$defs/Place"}], "description": "Where."}),
+        "$defs": {"Place": _closed(lat={"type": "number"})},
+    },
+    "no parameters": _closed(),
+}
+
+#: Schemas to_strict rewrites: every problem is convertible, and the result has none.
+CONVERTIBLE: dict[str, dict[str, Any]] = {
+    "weather": WEATHER,
+    "empty root": {},
+    "root without a type": {"properties": {"a": {"type": "string"}}},
+    "optional properties": {"type": "object", "properties": {"a": {"type": "string"}}},
+    "annotations": _closed(a={"type": "string", "default": "x", "examples": ["y"]}),
+    "format uri": _closed(link={"type": "string", "format": "uri"}),
+    "oneOf": _closed(a={"oneOf": [{"type": "string"}, {"type": "integer"}]}),
+    "allOf of one part": _closed(a={"allOf": [{"type": "string"}], "description": "A."}),
+    "properties without a type": _closed(a={"properties": {"b": {"type": "string"}}}),
+    "described $ref": {
+        **_closed(place={"$ref": "#/$defs/Place", "description": "Where."}),
+        "$defs": {"Place": _closed(lat={"type": "number"})},
+    },
+    "root $ref, as pydantic writes a recursive model": {
+        "$ref": "#/$defs/Node",
+        "$defs": {"Node": {"type": "object", "properties": {"next": {"$ref": "#/$defs/Node"}}}},
+    },
+}
+
+#: Schemas to_strict refuses: some problem is not convertible.
+BROKEN: dict[str, dict[str, Any]] = {
+    "allOf of two parts": _closed(a={"allOf": [{"type": "string"}, {"minLength": 1}]}),
+    "open map": _closed(meta={"type": "object", "additionalProperties": True}),
+    "typed map": _closed(counts={"type": "object", "additionalProperties": {"type": "integer"}}),
+    "object without properties": _closed(blob={"type": "object"}),
+    "any value": _closed(any={}),
+    "array without items": _closed(list={"type": "array"}),
+    "dangling $ref": _closed(x={"$ref": "#/$defs/Missing"}),
+    "external $ref": _closed(x={"$ref": "https://example.com/schema.json"}),
+    "$ref beside a type": {
+        **_closed(x={"$ref": "#/$defs/P", "type": "string"}),
+        "$defs": {"P": {"type": "string"}},
+    },
+    "not": _closed(x={"type": "string", "not": {"const": "x"}}),
+    "unknown type": _closed(x={"type": "decimal"}),
+    "boolean schema": _closed(x=True),
+    "empty enum": _closed(x={"type": "string", "enum": []}),
+    "root array": {"type": "array", "items": {"type": "string"}},
+    "root union": {"anyOf": [{"type": "object", "properties": {}}]},
+    "required names a ghost": {"type": "object", "properties": {}, "required": ["ghost"]},
+    "too deep for the API": _nested(MAX_NESTING + 1),
+    "too many enum values": _enum_schema([f"v{i}" for i in range(MAX_ENUM_VALUES + 1)]),
+}
+
+
+def _assert_faces_agree(schema: dict[str, Any]) -> list[SchemaProblem]:
+    """The walk's two faces: to_strict refuses with the first problem that is not convertible;
+    otherwise its result has no problems, converts to itself, and equals the input exactly when
+    strict_problems found nothing."""
+    problems = strict_problems(schema)
+    refusals = [problem for problem in problems if not problem.convertible]
+    if refusals:
+        with pytest.raises(SchemaError) as caught:
+            to_strict(schema)
+        assert (caught.value.path, caught.value.reason) == (refusals[0].path, refusals[0].message)
+        return problems
+    strict = to_strict(schema)
+    assert strict_problems(strict) == []
+    assert to_strict(strict) == strict
+    assert (strict == schema) is (problems == [])
+    Draft202012Validator.check_schema(strict)
+    return problems
+
+
+@pytest.mark.parametrize("schema", ALREADY_STRICT.values(), ids=ALREADY_STRICT.keys())
+def test_a_strict_schema_has_no_problems_and_to_strict_leaves_it_unchanged(schema: dict[str, Any]):
+    assert _assert_faces_agree(schema) == []
+
+
+@pytest.mark.parametrize("schema", CONVERTIBLE.values(), ids=CONVERTIBLE.keys())
+def test_what_to_strict_converts_strict_problems_reports_as_convertible(schema: dict[str, Any]):
+    problems = _assert_faces_agree(schema)
+    assert problems
+    assert all(problem.convertible for problem in problems)
+
+
+@pytest.mark.parametrize("schema", BROKEN.values(), ids=BROKEN.keys())
+def test_what_to_strict_refuses_strict_problems_reports_as_not_convertible(
+    schema: dict[str, Any],
+):
+    problems = _assert_faces_agree(schema)
+    assert any(not problem.convertible for problem in problems)
+
+
+def test_a_format_strict_mode_lacks_is_dropped_because_it_only_annotates():
+    strict = to_strict(CONVERTIBLE["format uri"])
+    assert strict["properties"]["link"] == {"type": "string"}
+    [problem] = strict_problems(CONVERTIBLE["format uri"])
+    assert problem.path == "$.properties.link"
+    assert problem.message.startswith("format 'uri' is not supported; use one of date, ")
+
+
+def test_to_strict_raises_schema_error_with_its_parts_as_fields():
+    with pytest.raises(SchemaError) as caught:
+        to_strict(BROKEN["open map"])
+    error = caught.value
+    assert error.path == "$.properties.meta"
+    assert error.reason.startswith("an object with additionalProperties (free keys)")
+    assert error.advice == "declare the tool with strict=False to send the schema as it is"
+    assert str(error) == f"{error.path}: {error.reason}; {error.advice}"
+
+
+# The walker's budget ---------------------------------------------------------------------------
+
+
+def _doubling(levels: int = 16, references: int = 2) -> dict[str, Any]:
+    """Each definition describes its references to the next one: inlining each described
+    reference would double the schema at every level (2**15 copies of the last one)."""
+    defs: dict[str, Any] = {
+        f"D{levels - 1}": {"type": "object", "properties": {"leaf": {"type": "string"}}}
+    }
+    for level in range(levels - 1):
+        defs[f"D{level}"] = {
+            "type": "object",
+            "properties": {
+                f"p{index}": {
+                    "$ref": f"#/$defs/D{level + 1}",
+                    "description": f"Branch {index} of level {level}.",
+                }
+                for index in range(references)
+            },
+        }
+    return {
+        "type": "object",
+        "properties": {"root": {"$ref": "#/$defs/D0", "description": "The top."}},
+        "$defs": defs,
+    }
+
+
+def test_described_references_that_double_at_each_level_convert_fast_and_small():
+    schema = _doubling()
+    assert len(json.dumps(schema)) < 3_500
+    started = time.perf_counter()
+    strict = to_strict(schema)
+    elapsed = time.perf_counter() - started
+    size = len(json.dumps(strict))
+    print(f"16 doubling definitions: to_strict in {elapsed * 1000:.1f} ms, {size:,} bytes")
+    assert elapsed < 0.5
+    assert size < 100_000
+    assert strict_problems(strict) == []
+    for level in range(15):  # every description survives, inlined or beside a kept $ref
+        for index in range(2):
+            branch = strict["$defs"][f"D{level}"]["properties"][f"p{index}"]
+            assert branch["description"] == f"Branch {index} of level {level}."
+
+
+def test_a_described_reference_to_a_large_definition_stays_a_reference():
+    big = _closed(**{f"f{i}": {"type": "string"} for i in range(MAX_INLINED_NODES)})
+    small = _closed(x={"type": "string"})
+    schema = {
+        **_closed(
+            big={"$ref": "#/$defs/Big", "description": "Large."},
+            small={"$ref": "#/$defs/Small", "description": "Small."},
+        ),
+        "$defs": {"Big": big, "Small": small},
+    }
+    strict = to_strict(schema)
+    assert strict["properties"]["big"] == {
+        "anyOf": [{"$ref": "#/$defs/Big"}],
+        "description": "Large.",
+    }
+    assert strict["properties"]["small"] == {**small, "description": "Small."}
+
+
+def _deep(levels: int) -> dict[str, Any]:
+    schema: dict[str, Any] = {"type": "string"}
+    for _ in range(levels):
+        schema = {"type": "object", "properties": {"child": schema}}
+    return schema
+
+
+def test_a_schema_nested_two_thousand_levels_is_refused_naming_the_depth_limit():
+    schema = _deep(2_000)
+    with pytest.raises(SchemaError) as caught:
+        to_strict(schema)
+    assert caught.value.reason == f"the schema nests more than {MAX_DEPTH} levels deep"
+    assert caught.value.path.startswith("$.properties.child.properties.child")
+    assert "strict=False" in caught.value.advice
+    problems = strict_problems(schema)
+    assert problems[-1].message == caught.value.reason
+    assert not problems[-1].convertible
+
+
+def test_a_schema_over_the_node_budget_is_refused_naming_it():
+    schema = _closed(**{f"p{i}": {"type": "integer"} for i in range(MAX_NODES)})
+    with pytest.raises(SchemaError, match=f"would exceed {MAX_NODES:,} schema nodes"):
+        to_strict(schema)
+    assert strict_problems(schema)[-1].message == (
+        f"the strict form would exceed {MAX_NODES:,} schema nodes"
+    )
+
+
+# $ref resolution ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("ref", "expected"),
+    [
+        ("#", "root"),
+        ("#/$defs/a~1b", "slash"),
+        ("#/$defs/t~0x", "tilde"),
+        ("#/definitions/Old", "old"),
+        ("#/properties/list/items", "item"),
+        ("#/$defs/missing", None),
+        ("#anchor", None),
+        ("https://example.com/schema.json", None),
+        (3, None),
+    ],
+)
+def test_one_resolver_follows_every_local_reference(ref: Any, expected: str | None):
+    root: dict[str, Any] = {
+        "title": "root",
+        "properties": {"list": {"items": {"title": "item"}}},
+        "$defs": {"a/b": {"title": "slash"}, "t~x": {"title": "tilde"}},
+        "definitions": {"Old": {"title": "old"}},
+    }
+    target = resolve_ref(root, ref)
+    assert (target["title"] if target is not None else None) == expected

@@ -71,13 +71,17 @@ class SchemaError(DeclarationError):
     `path` is where (`$.properties.tags`, or "" when the whole schema is at fault), `reason`
     what is wrong, `advice` what the author can do. A schema written by a model (the triage
     plugin's `extract`) is answered with `path` and `reason` alone: the advice is for authors.
+    `where` names the declaration at fault when the schema comes from Python code (a function,
+    a parameter, a field): `run: parameter 'tree' ($.tree.children): reason; advice`.
     """
 
-    def __init__(self, reason: str, *, path: str = "", advice: str = "") -> None:
+    def __init__(self, reason: str, *, path: str = "", advice: str = "", where: str = "") -> None:
         self.path = path
         self.reason = reason
         self.advice = advice
-        text = f"{path}: {reason}" if path else reason
+        self.where = where
+        place = f"{where} ({path})" if where and path else where or path
+        text = f"{place}: {reason}" if place else reason
         super().__init__(f"{text}; {advice}" if advice else text)
 
 

@@ -2,6 +2,11 @@
 
 Registration hooks take a `register` callback rather than returning lists, as in `llm`: the host
 then knows which plugin gave which skill or model, and can report a failure by plugin name.
+
+The host calls every hook through pluggy, so pluggy's rules hold: the most recently registered
+plugin first, `tryfirst` and `trylast` before and after, `wrapper=True` implementations around
+the others. Registration hooks run for one plugin at a time, as it registers; `skilldeck_event`
+and `skilldeck_register_commands` run each plugin on its own, so one that raises stops nobody.
 """
 
 from __future__ import annotations
@@ -29,7 +34,11 @@ def skilldeck_register_skills(register: Callable[[Skill], None]) -> None:
 
 @hookspec
 def skilldeck_register_models(register: Callable[[ModelProfile], None]) -> None:
-    """Call `register(profile)` to add a model profile or override a tier's default."""
+    """Call `register(profile)` to add a model profile or override a tier's default.
+
+    The defaults themselves come from the built-in plugin `skilldeck.catalog.defaults`,
+    registered first; the user's settings file and environment still win over every plugin.
+    """
 
 
 @hookspec
@@ -41,6 +50,7 @@ def skilldeck_register_commands(cli: Any) -> None:
 def skilldeck_bind(call: Call, candidates: Sequence[ModelProfile]) -> ModelProfile | None:
     """Choose the model for a call among the candidates, or return None to leave it to the
     dispatcher. The first plugin to return a profile wins; the choice must still fit the call.
+    A `wrapper=True` implementation sees the choice (`choice = yield`) and may return another.
     """
 
 

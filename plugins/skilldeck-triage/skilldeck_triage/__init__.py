@@ -145,15 +145,14 @@ _FIELDS_SCHEMA_HINT = (
     'send a JSON object that lists every field under "properties", e.g. '
     '{"type": "object", "properties": {"browser": {"type": ["string", "null"]}}}'
 )
-#: `to_strict` speaks to the plugin author; the model cannot redeclare the tool.
-_AUTHOR_ADVICE = "; declare the tool with strict=False"
 
 
 def parse_fields_schema(fields_schema: str) -> dict[str, Any]:
     """The strict output schema for `extract`, or a ValueError addressed to the model.
 
     The schema comes from the model, so its faults are the model's to fix: the message says
-    what was wrong and what to send instead, and none of the advice meant for plugin authors.
+    where and what was wrong and what to send instead, and leaves out the error's advice,
+    which is meant for plugin authors (the model cannot redeclare the tool).
     """
     try:
         parsed = json.loads(fields_schema)
@@ -161,12 +160,14 @@ def parse_fields_schema(fields_schema: str) -> dict[str, Any]:
         raise ValueError(
             f"fields_schema is not valid JSON ({error}); {_FIELDS_SCHEMA_HINT}"
         ) from None
+    except RecursionError:  # json nests deeper than the parser's stack
+        raise ValueError(f"fields_schema nests too deeply to read; {_FIELDS_SCHEMA_HINT}") from None
     try:
         return to_strict(parsed)
     except SchemaError as error:
-        reason = str(error).partition(_AUTHOR_ADVICE)[0]
+        fault = f"{error.path}: {error.reason}" if error.path else error.reason
         raise ValueError(
-            f"fields_schema cannot be used to extract fields: {reason}; {_FIELDS_SCHEMA_HINT}"
+            f"fields_schema cannot be used to extract fields: {fault}; {_FIELDS_SCHEMA_HINT}"
         ) from None
 
 

@@ -1,10 +1,14 @@
 """Model profiles and the catalog that maps each tier to one.
 
 The defaults live in `catalog.toml` next to this module, so a price change is a data change.
-On top of them, in rising precedence: profiles a plugin registers (`skilldeck_register_models`),
-the user's settings file (`[tool.skilldeck.models.<tier>]`), then `SKILLDECK_<KEY>_<TIER>`
-environment variables. The user outranks plugins because the user is the one paying: a plugin
-that points `mini` at its own endpoint must not silently undo `SKILLDECK_MODEL_MINI`.
+A host gets them from the built-in plugin `skilldeck.catalog.defaults`, registered before any
+other; code without a host from `Catalog.defaults()`. The file is read here, where the parsers
+it shares with the user's settings live; the plugin sits above this module and only registers.
+On top of the defaults, in rising precedence: profiles a plugin registers
+(`skilldeck_register_models`), the user's settings file (`[tool.skilldeck.models.<tier>]`),
+then `SKILLDECK_<KEY>_<TIER>` environment variables. The user outranks plugins because the user
+is the one paying: a plugin that points `mini` at its own endpoint must not silently undo
+`SKILLDECK_MODEL_MINI`.
 User overrides are partial (one key at a time) and are re-applied whenever a plugin registers.
 
 Every malformed value is a `CatalogError` that names the file or variable, the key and the
@@ -175,7 +179,8 @@ def _models_table(config: Config) -> Iterator[tuple[Tier, Mapping[str, Any], Cal
 
 
 @cache
-def _default_profiles() -> tuple[ModelProfile, ...]:
+def default_profiles() -> tuple[ModelProfile, ...]:
+    """The profiles of the packaged `catalog.toml`, read once."""
     import tomllib
 
     with _CATALOG_FILE.open("rb") as handle:
@@ -207,8 +212,9 @@ class Catalog:
     """Tier to `ModelProfile`: what the dispatcher binds calls to.
 
     `Catalog.load()` gives the packaged defaults with the user's settings file and environment
-    applied; hosts then pass plugin profiles to `register`. `version` changes on every change,
-    so dispatchers can cache what they derive from the catalog.
+    applied. A host starts from an empty catalog, lets the built-in plugin register the
+    defaults, applies the user's layers, then passes each plugin's profiles to `register`.
+    `version` changes on every change, so dispatchers can cache what they derive from it.
     """
 
     def __init__(self, profiles: Iterable[ModelProfile] = ()) -> None:
@@ -223,7 +229,7 @@ class Catalog:
     @classmethod
     def defaults(cls) -> Catalog:
         """The packaged catalog alone, without the user's settings."""
-        return cls(_default_profiles())
+        return cls(default_profiles())
 
     @classmethod
     def load(

@@ -7,8 +7,9 @@ without tokenizing, since a token covers at least one byte; otherwise it is coun
 once (3). A model fits when the input is within its max input and input plus reserved output
 within its window (4); the first candidate that fits wins, each step up said in words (5);
 when none fits, `ContextWindowExceeded` (6), never truncation. A `chooser` (the host wires
-the `skilldeck_bind` hook to it) may pick another candidate, which rule 4 still checks (7);
-`rebind_up` moves a failed call one tier up at run time (8).
+the `skilldeck_bind` hook to it) may pick another candidate, which rule 4 still checks (7).
+At run time `bind(call, at_least=tier)` keeps a call at or above a tier: the one it already
+runs on, or the one above a tier it failed on (8).
 
 What a call sends, and so what is measured: the instructions (the call's, else its skill's),
 the input (the call's, else its arguments as compact JSON), the function tools it passes and
@@ -27,7 +28,7 @@ from skilldeck.dispatch.binding import Binding
 from skilldeck.dispatch.call import BindableTool, Call
 from skilldeck.dispatch.policy import Policy
 from skilldeck.errors import BudgetExceeded, ContextWindowExceeded, DispatchError
-from skilldeck.tiers import Tier
+from skilldeck.tiers import TIERS, Tier
 from skilldeck.tokens import RequestText
 
 #: The rule-7 hook: a candidate profile or tier, or None to leave the call to the rules.
@@ -46,6 +47,18 @@ class _Candidates:
     excluded: tuple[tuple[Tier, str], ...]
     opening: tuple[str, ...]
     reserved_output: int
+
+
+@dataclass(frozen=True, slots=True)
+class _Route:
+    """A binding in the making: the call, its candidates and measure, and why it starts
+    where it does (the plugin's choice, the floor of rule 8)."""
+
+    call: Call
+    found: _Candidates
+    request: RequestText
+    chosen: tuple[str, ...]
+    chosen_by: str
 
 
 class Dispatcher:
@@ -114,13 +127,25 @@ class Dispatcher:
             reserved = self.policy.reserved_output_tokens
         return _Candidates(tuple(profiles), tuple(excluded), tuple(opening), reserved)
 
-    # -- rules 1 to 7 ------------------------------------------------------------------------
+    # -- rules 1 to 8 ------------------------------------------------------------------------
 
-    def bind(self, call: Call) -> Binding:
+    def bind(
+        self, call: Call, *, at_least: Tier | None = None, after: str | None = None
+    ) -> Binding:
         """The binding of `call`; raises `ContextWindowExceeded`, `BudgetExceeded`, or
-        `DispatchError` when no tier may take it."""
+        `DispatchError` when no tier may take it.
+
+        `at_least` is rule 8: a call never goes back below the tier it already runs on, and
+        a call that failed goes one tier up, `at_least=` the tier above. `after` says what
+        failed (`gpt-5.4-nano failed: ...`) and makes the binding an escalation: one tier up
+        by the rules, the `skilldeck_bind` plugins having chosen the call's first binding.
+        """
         tool = call.tool
         if tool.tier is None:
+            if at_least is not None:
+                raise DispatchError(
+                    f"{tool.qualified_name}: only a model-bound call can be re-bound"
+                )
             return _local(call)
         found = self._candidates(tool)
         if not found.profiles:
@@ -132,7 +157,7 @@ class Dispatcher:
         start = 0
         chosen_by = "rules"
         extra: list[str] = []
-        if self.chooser is not None:
+        if self.chooser is not None and after is None:
             choice = self.chooser(call, profiles)
             if choice is not None:
                 start = self._chosen_index(call, profiles, choice)
@@ -141,7 +166,18 @@ class Dispatcher:
         request = call.request()
         if self.counting == "always":
             request.count()
-        return self._select(call, found, profiles[start:], request, found.opening, extra, chosen_by)
+        route = _Route(call, found, request, tuple(extra), chosen_by)
+        if at_least is None:
+            return self._select(route, profiles[start:])
+        floor = next((i for i, p in enumerate(profiles) if p.tier >= at_least), None)
+        if floor is None:
+            raise self._nothing_above(call, found, at_least, after)
+        if after is None:  # the tier the call runs on: where the rules go from here, if higher
+            binding = self._select(route, profiles[start:])
+            if binding.tier is not None and binding.tier >= at_least:
+                return binding
+        raised = _Route(call, found, request, (*extra, _raised(at_least, after)), "escalation")
+        return self._select(raised, profiles[max(start, floor) :])
 
     def _chosen_index(
         self, call: Call, profiles: Sequence[ModelProfile], choice: ModelProfile | Tier
@@ -157,42 +193,21 @@ class Dispatcher:
             f"its candidates: {allowed}"
         )
 
-    def _select(
-        self,
-        call: Call,
-        found: _Candidates,
-        profiles: Sequence[ModelProfile],
-        request: RequestText,
-        opening: Sequence[str],
-        extra: Sequence[str],
-        chosen_by: str,
-    ) -> Binding:
-        reserved = found.reserved_output
+    def _select(self, route: _Route, profiles: Sequence[ModelProfile]) -> Binding:
+        reserved = route.found.reserved_output
         steps: list[str] = []
         last_problem = ""
         for index, profile in enumerate(profiles):
-            problem = _misfit(profile, request, reserved)
+            problem = _misfit(profile, route.request, reserved)
             if problem is None:
-                return self._binding(
-                    call, found, profile, request, reserved, opening, extra, steps, chosen_by
-                )
+                return self._binding(route, profile, steps)
             last_problem = problem
             if index + 1 < len(profiles):
                 steps.append(f"escalated to {profiles[index + 1].tier}: {problem}")
-        raise self._too_large(call, found, request, reserved, last_problem)
+        raise self._too_large(route, last_problem)
 
-    def _binding(
-        self,
-        call: Call,
-        found: _Candidates,
-        profile: ModelProfile,
-        request: RequestText,
-        reserved: int,
-        opening: Sequence[str],
-        extra: Sequence[str],
-        steps: Sequence[str],
-        chosen_by: str,
-    ) -> Binding:
+    def _binding(self, route: _Route, profile: ModelProfile, steps: Sequence[str]) -> Binding:
+        call, request, reserved = route.call, route.request, route.found.reserved_output
         tool = call.tool
         budget = self.policy.max_cost_per_call
         cost = profile.cost(request.upper_bound(), reserved)
@@ -205,9 +220,9 @@ class Dispatcher:
                 f"({request.upper_bound():,} input + {reserved:,} reserved output tokens), "
                 f"over the per-call budget of ${budget:,.6f}"
             )
-        reasons = list(opening)
-        reasons.extend(why for tier, why in found.excluded if tier < profile.tier)
-        reasons.extend(extra)
+        reasons = list(route.found.opening)
+        reasons.extend(why for tier, why in route.found.excluded if tier < profile.tier)
+        reasons.extend(route.chosen)
         reasons.extend(steps)
         effort = profile.effort_for(tool.effort)
         if tool.effort is not None and effort != tool.effort:
@@ -227,14 +242,14 @@ class Dispatcher:
             reasons=tuple(dict.fromkeys(reasons)),
             declared_tier=tool.tier,
             base_url=profile.base_url,
-            chosen_by=chosen_by,
+            chosen_by=route.chosen_by,
             profile=profile,
             call=call,
         )
 
-    def _too_large(
-        self, call: Call, found: _Candidates, request: RequestText, reserved: int, problem: str
-    ) -> ContextWindowExceeded:
+    def _too_large(self, route: _Route, problem: str) -> ContextWindowExceeded:
+        call, found, request = route.call, route.found, route.request
+        reserved = found.reserved_output
         largest = max(found.profiles, key=lambda profile: (profile.window, profile.max_input))
         message = (
             f"{call.tool.qualified_name}: {request.count():,} input tokens "
@@ -253,27 +268,41 @@ class Dispatcher:
 
     # -- rule 8 ------------------------------------------------------------------------------
 
-    def rebind_up(self, binding: Binding, reason: str) -> Binding:
-        """The binding one tier up (the next candidate that fits) after a failure at run time;
-        raises `DispatchError` when the ceiling, policy or capabilities leave nothing above,
-        `ContextWindowExceeded` or `BudgetExceeded` as `bind` does."""
-        call = binding.call
-        if call is None or binding.tier is None:
-            raise DispatchError(f"{binding.tool}: only a model-bound call can be re-bound")
-        found = self._candidates(call.tool)
-        above = [profile for profile in found.profiles if profile.tier > binding.tier]
-        if not above:
-            limits = [why for tier, why in found.excluded if tier > binding.tier]
-            if binding.tier >= max(call.tool.ceiling, binding.declared_tier or binding.tier):
-                limits.insert(0, f"ceiling {max(call.tool.ceiling, binding.tier)}")
-            raise DispatchError(
-                f"{binding.tool}: {binding.model} failed ({reason}) and there is no tier above "
-                f"{binding.tier} to escalate to: {'; '.join(limits) or 'none in the catalog'}"
+    def _nothing_above(
+        self, call: Call, found: _Candidates, at_least: Tier, after: str | None
+    ) -> DispatchError:
+        """No candidate at or above `at_least`: the ceiling, policy or capabilities that stop
+        the call, in words."""
+        tool = call.tool
+        assert tool.tier is not None  # a local call never gets here
+        limits = [why for tier, why in found.excluded if tier >= at_least]
+        ceiling = max(tool.ceiling, tool.tier)
+        if at_least > ceiling:
+            limits.insert(0, f"ceiling {ceiling}")
+        stopped = "; ".join(limits) or "none in the catalog"
+        below = _tier_below(at_least)
+        if after is None or below is None:
+            return DispatchError(
+                f"{tool.qualified_name}: no tier from {at_least} up may take this call: {stopped}"
             )
-        step = f"re-bound above {binding.tier} after {binding.model} failed: {reason}"
-        return self._select(
-            call, found, above, call.request(), binding.reasons, [step], "escalation"
+        return DispatchError(
+            f"{tool.qualified_name}: {after}; there is no tier above {below} to escalate to: "
+            f"{stopped}"
         )
+
+
+def _tier_below(tier: Tier) -> Tier | None:
+    return TIERS[tier.rank - 1] if tier.rank > 0 else None
+
+
+def _raised(at_least: Tier, after: str | None) -> str:
+    """Why a binding sits at `at_least` or above rather than where the rules put it."""
+    below = _tier_below(at_least)
+    if after is None:
+        return f"kept at {at_least} or above: the call already runs on {at_least}"
+    if below is None:
+        return f"re-bound at {at_least} or above after {after}"
+    return f"re-bound above {below} after {after}"
 
 
 def _misfit(profile: ModelProfile, request: RequestText, reserved: int) -> str | None:

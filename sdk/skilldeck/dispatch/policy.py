@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any
 from skilldeck.catalog import values
 from skilldeck.errors import ConfigError, DispatchError, InvalidValue
 from skilldeck.plain import plain_fields
-from skilldeck.run.budget import RunBudget
 from skilldeck.tiers import TIERS, Tier
 
 if TYPE_CHECKING:
@@ -25,7 +24,6 @@ if TYPE_CHECKING:
 #: Output reserved for a tool that declares no `max_output_tokens`: enough for a structured
 #: answer with some reasoning, small enough not to push calls up a tier for nothing.
 DEFAULT_RESERVED_OUTPUT_TOKENS = 4_096
-
 
 
 def _dollars(value: Any) -> float:
@@ -105,10 +103,6 @@ class Policy:
         """Why the policy keeps calls off `tier`, in words, or None when it allows it."""
         return self._rank_blocked.get(tier)
 
-    def run_budget(self) -> RunBudget:
-        """A fresh accumulator for one run, limited by `max_cost_per_run`."""
-        return RunBudget(self.max_cost_per_run)
-
     @classmethod
     def from_config(cls, config: Config) -> Policy:
         """The `[tool.skilldeck.policy]` table (or `[policy]` of skilldeck.toml)."""
@@ -130,4 +124,3 @@ class Policy:
     def to_dict(self) -> dict[str, Any]:
         ordered = [tier.value for tier in TIERS if tier in self.allowed_tiers]
         return {**plain_fields(self), "allowed_tiers": ordered}
-

@@ -1,2 +1,3 @@
-"""The host: discovery of plugins through entry points, their hooks called through pluggy, and
-the registry of the skills and tools they gave."""
+"""The host: discovery of plugins through entry points (`discovery`), their hooks called through
+pluggy (`hooks`), the registry of the skills and tools they gave (`registry`), and the facade
+that wires these to the catalog and the dispatcher (`host`)."""

@@ -1,11 +1,14 @@
-"""The host: discovers skill plugins through entry points and holds what they registered.
+"""The host: the facade that wires pluggy, the registry of skills and tools, the catalog and the
+dispatcher.
 
 Each entry point is loaded and registered on its own, so one broken plugin costs only itself:
-it is reported by name with its error, and every other plugin loads.
+it is reported by name with its error, and every other plugin loads. Finding plugins lives in
+`discovery`, calling their hooks through pluggy in `hooks`, holding their skills in `registry`.
 """
 
 from __future__ import annotations
 
+import os
 import traceback
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -13,32 +16,25 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 from skilldeck import hookspecs, problems
+from skilldeck.catalog import defaults
 from skilldeck.catalog.catalog import Catalog
 from skilldeck.catalog.profile import ModelProfile
 from skilldeck.config import Config, load_config
 from skilldeck.dispatch.call import Call
 from skilldeck.dispatch.dispatcher import Counting, Dispatcher
 from skilldeck.dispatch.policy import Policy
-from skilldeck.errors import (
-    DispatchError,
-    DuplicateSkillError,
-    PluginError,
-    UnknownToolError,
-    describe,
-)
-from skilldeck.host.discovery import (
-    APP,
-    ENTRY_POINT_GROUP,
-    LOAD_PLUGINS_ENV,
-    LoadError,
-    PluginInfo,
-    normalize_name,
-    plugins_allowed_by_env,
-)
-from skilldeck.skill import API_SEPARATOR, Skill, Tool
+from skilldeck.errors import DispatchError, PluginError, describe
+from skilldeck.host.discovery import APP, LoadError, PluginInfo, installed_plugins
+from skilldeck.host.hooks import call_alone, call_each, raised_by, whose
+from skilldeck.host.registry import Registry
+from skilldeck.skill import Skill, Tool
 
 if TYPE_CHECKING:
     from skilldeck.events import Event
+
+#: Registered by every host before any other plugin, and not listed among `plugins()`: the
+#: packaged catalog arrives the way plugins' models do, and plugins' profiles go on top of it.
+BUILTIN_PLUGINS: tuple[object, ...] = (defaults,)
 
 
 class Host:
@@ -46,7 +42,7 @@ class Host:
 
     `Host()` loads every installed plugin (narrowed by `SKILLDECK_LOAD_PLUGINS`, or by `only`,
     a list of distribution names); `Host(discover=False)` starts empty, for apps and tests that
-    register what they want.
+    register what they want. The built-in plugins are registered either way.
     """
 
     def __init__(
@@ -60,14 +56,13 @@ class Host:
     ) -> None:
         self.pm = pluggy.PluginManager(hookspecs.PROJECT)
         self.pm.add_hookspecs(hookspecs)
-        self._skills: dict[str, Skill] = {}
-        self._skill_plugin: dict[str, str] = {}
-        self._tools: dict[str, Tool] = {}
-        self._by_api_name: dict[str, Tool] = {}
+        self.registry = Registry()
         self._info: dict[str, PluginInfo] = {}
         self.load_errors: list[LoadError] = []
         self._config = config
         self._catalog: Catalog | None = None
+        for builtin in BUILTIN_PLUGINS:
+            self.pm.register(builtin)
         if discover:
             self.discover(only)
         for plugin in plugins:
@@ -83,33 +78,16 @@ class Host:
         `only` names the distributions to load; by default `SKILLDECK_LOAD_PLUGINS` does, and
         when it is unset every installed plugin loads.
         """
-        from importlib import metadata  # ~20 ms: paid only when plugins are discovered
-
-        allowed = (
-            {normalize_name(n) for n in only} if only is not None else plugins_allowed_by_env()
-        )
-        # Sorted, so that which of two clashing plugins keeps a name never depends on sys.path.
-        entry_points = metadata.entry_points(group=ENTRY_POINT_GROUP)
-        for entry_point in sorted(entry_points, key=lambda ep: ep.name):
-            dist = entry_point.dist
-            dist_name = dist.metadata["Name"] if dist is not None else None
-            if allowed is not None and normalize_name(dist_name or entry_point.name) not in allowed:
+        for entry_point, info in installed_plugins(only):
+            if self.pm.has_plugin(info.name):
                 continue
-            if self.pm.has_plugin(entry_point.name):
-                continue
-            info = PluginInfo(
-                entry_point.name,
-                distribution=dist_name,
-                version=dist.version if dist is not None else None,
-            )
             with problems.scoped() as found:
                 try:
                     plugin = entry_point.load()
                 except Exception as error:  # a plugin's import may raise anything
                     self._fail(info, "import", error)
-                    plugin = None
-                if plugin is not None:
-                    self.register(plugin, name=entry_point.name, info=info)
+                else:
+                    self.register(plugin, name=info.name, info=info)
             info.problems.extend(found)
 
     def register(
@@ -131,46 +109,33 @@ class Host:
         return self._register_skills(plugin, info) and self._register_models(plugin, info)
 
     def _register_skills(self, plugin: object, info: PluginInfo) -> bool:
-        added: list[Skill] = []
-
         def register(skill: Skill) -> None:
             if not isinstance(skill, Skill):
                 raise PluginError(f"register() takes a skilldeck.Skill, got {type(skill).__name__}")
-            self._add(skill, info.name)
-            added.append(skill)
+            self.registry.add(skill, info.name)
+            info.skills.append(skill.name)
 
         try:
-            self._call_own(plugin, "skilldeck_register_skills", register=register)
+            call_alone(self.pm, plugin, "skilldeck_register_skills", register=register)
         except Exception as error:
-            info.skills = [skill.name for skill in added]
             self._fail(info, "register skills", error)
             return False
-        info.skills = [skill.name for skill in added]
         return True
 
     def _register_models(self, plugin: object, info: PluginInfo) -> bool:
-        if not self._implements(plugin, "skilldeck_register_models"):
+        if "skilldeck_register_models" not in info.hooks:
             return True
         catalog = self.catalog  # the user's settings are read first: their faults are theirs
+
+        def register(profile: ModelProfile) -> None:
+            catalog.register(profile, source=info.name)
+
         try:
-            self._call_own(
-                plugin,
-                "skilldeck_register_models",
-                register=lambda profile: catalog.register(profile, source=info.name),
-            )
+            call_alone(self.pm, plugin, "skilldeck_register_models", register=register)
         except Exception as error:
             self._fail(info, "register models", error)
             return False
         return True
-
-    def _implements(self, plugin: object, hook: str) -> bool:
-        return any(impl.plugin is plugin for impl in getattr(self.pm.hook, hook).get_hookimpls())
-
-    def _call_own(self, plugin: object, hook: str, **kwargs: Any) -> None:
-        """Call one plugin's implementation alone, so its failure is attributed to it."""
-        for impl in getattr(self.pm.hook, hook).get_hookimpls():
-            if impl.plugin is plugin:
-                impl.function(**{arg: kwargs[arg] for arg in impl.argnames})
 
     def _fail(self, info: PluginInfo, phase: str, error: BaseException) -> None:
         load_error = LoadError(
@@ -184,9 +149,7 @@ class Host:
         info.errors.append(load_error.error)
         # All or nothing: a half-registered plugin would mislead, and its other hooks must not
         # run either.
-        for skill in [self._skills[name] for name in info.skills if name in self._skills]:
-            if self._skill_plugin.get(skill.name) == info.name:
-                self._remove(skill)
+        self.registry.drop(info.skills, info.name)
         info.skills = []
         self._info[info.name] = info
         plugin = self.pm.get_plugin(info.name)
@@ -195,78 +158,45 @@ class Host:
 
     def add_skill(self, skill: Skill, *, plugin: str = APP) -> None:
         """Register a skill directly; a name already taken raises `DuplicateSkillError`."""
-        self._add(skill, plugin)
+        self.registry.add(skill, plugin)
         self._info.setdefault(plugin, PluginInfo(plugin)).skills.append(skill.name)
-
-    def _add(self, skill: Skill, plugin: str) -> None:
-        if skill.name in self._skills:
-            raise DuplicateSkillError(
-                f"skill {skill.name!r} is registered by both {self._skill_plugin[skill.name]} "
-                f"and {plugin}: uninstall one, or narrow {LOAD_PLUGINS_ENV}"
-            )
-        self._skills[skill.name] = skill
-        self._skill_plugin[skill.name] = plugin
-        for tool in skill.tools.values():
-            self._tools[tool.qualified_name] = tool
-            self._by_api_name[tool.api_name] = tool
-
-    def _remove(self, skill: Skill) -> None:
-        del self._skills[skill.name]
-        del self._skill_plugin[skill.name]
-        for tool in skill.tools.values():
-            self._tools.pop(tool.qualified_name, None)
-            self._by_api_name.pop(tool.api_name, None)
 
     # -- what the host holds ----------------------------------------------------------------
 
     @property
     def skills(self) -> Mapping[str, Skill]:
-        return self._skills
+        return self.registry.skills
 
     @property
     def tools(self) -> Mapping[str, Tool]:
         """Every tool, by qualified name `skill.tool`."""
-        return self._tools
+        return self.registry.tools
 
     def plugin_of(self, skill: str) -> str:
-        return self._skill_plugin[skill]
+        return self.registry.plugin_of(skill)
 
     def plugins(self) -> list[PluginInfo]:
+        """The discovered and registered plugins, by name; the built-in ones are not listed."""
         return sorted(self._info.values(), key=lambda info: info.name)
 
     def skill(self, name: str) -> Skill:
-        try:
-            return self._skills[name]
-        except KeyError:
-            raise UnknownToolError(_unknown("skill", name, self._skills)) from None
+        return self.registry.skill(name)
 
     def tool(self, name: str) -> Tool:
         """A tool by `skill.tool`, or by the API name `skill__tool` the model calls it by."""
-        found = self._tools.get(name) or self._by_api_name.get(name)
-        if found is None:
-            raise UnknownToolError(_unknown("tool", name, self._tools))
-        return found
+        return self.registry.tool(name)
 
     def find_tool(self, api_name: str) -> Tool | None:
         """The tool a model's function call names, or None for a name the host does not hold."""
-        return self._by_api_name.get(api_name)
+        return self.registry.find_tool(api_name)
 
     def select(self, names: Sequence[str] | None = None) -> list[Tool]:
         """Tools named by skill (`triage`) or by tool (`triage.classify`); None means all."""
-        if names is None:
-            return list(self._tools.values())
-        selected: dict[str, Tool] = {}
-        for name in names:
-            if name in self._skills:
-                selected.update((t.qualified_name, t) for t in self._skills[name].tools.values())
-            else:
-                tool = self.tool(name)
-                selected[tool.qualified_name] = tool
-        return list(selected.values())
+        return self.registry.select(names)
 
     def response_tools(self, names: Sequence[str] | None = None) -> list[dict[str, Any]]:
         """The Responses API `tools` list for the selected tools."""
-        return [tool.response_tool() for tool in self.select(names)]
+        return self.registry.response_tools(names)
 
     # -- what the host decides and tells ----------------------------------------------------
 
@@ -280,10 +210,18 @@ class Host:
 
     @property
     def catalog(self) -> Catalog:
-        """The model catalog: defaults and plugin profiles, under the user's settings file and
-        environment, which always win over plugins."""
+        """The model catalog: the built-in plugins' defaults and the plugins' profiles, under
+        the user's settings file and environment, which always win over plugins.
+
+        Built on first use, so a host that never binds a call never reads the settings.
+        """
         if self._catalog is None:
-            self._catalog = Catalog.load(self.config)
+            catalog = Catalog()
+            for builtin in BUILTIN_PLUGINS:
+                call_alone(self.pm, builtin, "skilldeck_register_models", register=catalog.register)
+            catalog.apply_config(self.config)
+            catalog.apply_environ(os.environ)
+            self._catalog = catalog
         return self._catalog
 
     def policy(self) -> Policy:
@@ -298,31 +236,19 @@ class Host:
         return Dispatcher(self.catalog, policy or self.policy(), chooser=chooser, counting=counting)
 
     def _choose(self, call: Call, candidates: Sequence[ModelProfile]) -> ModelProfile | None:
-        """`skilldeck_bind` with pluggy's firstresult order, each plugin called on its own so
-        that a failing or confused one is named, and never taken for the others."""
-        for impl in reversed(self.pm.hook.skilldeck_bind.get_hookimpls()):
-            try:
-                choice = impl.function(
-                    **{
-                        arg: {"call": call, "candidates": list(candidates)}[arg]
-                        for arg in impl.argnames
-                    }
-                )
-            except Exception as error:
-                raise DispatchError(
-                    f"plugin {impl.plugin_name}'s skilldeck_bind failed: "
-                    f"{describe(error)}; fix or uninstall it"
-                ) from error
-            if choice is None:
-                continue
-            if not isinstance(choice, ModelProfile):
-                raise DispatchError(
-                    f"plugin {impl.plugin_name}'s skilldeck_bind returned "
-                    f"{type(choice).__name__} {choice!r}: return one of the candidate "
-                    "ModelProfiles, or None"
-                )
-            return choice
-        return None
+        """`skilldeck_bind` in one pluggy call (its order, `firstresult`, its wrappers); a
+        failing or confused plugin is named, and never taken for the dispatcher's rules."""
+        try:
+            choice = self.pm.hook.skilldeck_bind(call=call, candidates=list(candidates))
+        except Exception as error:
+            hook = whose(self.pm, "skilldeck_bind", raised_by(self.pm, "skilldeck_bind", error))
+            raise DispatchError(f"{hook} failed: {describe(error)}; fix or uninstall it") from error
+        if choice is not None and not isinstance(choice, ModelProfile):
+            raise DispatchError(
+                f"{whose(self.pm, 'skilldeck_bind')} returned {type(choice).__name__} "
+                f"{choice!r}: return one of the candidate ModelProfiles, or None"
+            )
+        return choice
 
     @property
     def observed(self) -> bool:
@@ -330,29 +256,19 @@ class Host:
         return bool(self.pm.hook.skilldeck_event.get_hookimpls())
 
     def emit(self, event: Event) -> list[BaseException]:
-        """Tell every `skilldeck_event` observer; an observer's failure never stops a run."""
+        """Tell every `skilldeck_event` observer, each plugin on its own in pluggy's order: an
+        observer's failure never stops the others, nor the run. Each failure returned carries
+        a note naming its plugin."""
         failures: list[BaseException] = []
-        for impl in self.pm.hook.skilldeck_event.get_hookimpls():
-            try:
-                impl.function(event=event)
-            except Exception as error:
-                failures.append(error)
+        for name, error in call_each(self.pm, "skilldeck_event", event=event):
+            note = f"raised by the skilldeck_event observer of plugin {name}"
+            if note not in getattr(error, "__notes__", ()):  # an error raised again and again
+                error.add_note(note)
+            failures.append(error)
         return failures
 
     def register_commands(self, cli: Any, on_error: Callable[[str, BaseException], None]) -> None:
-        """Let plugins add CLI commands; one plugin's failure does not hide the others'."""
-        for impl in self.pm.hook.skilldeck_register_commands.get_hookimpls():
-            try:
-                impl.function(cli=cli)
-            except Exception as error:
-                on_error(impl.plugin_name, error)
-
-
-def _unknown(kind: str, name: str, known: Iterable[str]) -> str:
-    import difflib
-
-    names = sorted(known)
-    close = difflib.get_close_matches(name.replace(API_SEPARATOR, "."), names, n=3)
-    hint = f"; did you mean {', '.join(close)}?" if close else ""
-    listing = "" if close else f"; known: {', '.join(names) if names else 'none'}"
-    return f"unknown {kind} {name!r}{hint}{listing}"
+        """Let plugins add CLI commands, each on its own: one plugin's failure does not hide
+        the others'."""
+        for name, error in call_each(self.pm, "skilldeck_register_commands", cli=cli):
+            on_error(name, error)

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Reservation:
-    """Money set aside for one call until the runtime settles it with the real cost."""
+    """Money set aside for one request until the runtime settles it with the real cost."""
 
     amount: float
     label: str
@@ -24,9 +24,9 @@ class Reservation:
 class RunBudget:
     """The money of one run: what was spent, and what running calls have set aside.
 
-    Calls run concurrently, so a check followed by a charge would let several calls pass the
-    same remaining dollars; `reserve` sets a call's estimate aside under a lock instead, and
-    `settle` swaps it for the real cost when the call ends.
+    Requests run concurrently, so a check followed by a charge would let several pass the same
+    remaining dollars; `reserve` sets a request's estimate aside under a lock instead, and
+    `settle` swaps it for the real cost when the request ends.
     """
 
     def __init__(self, limit: float | None = None) -> None:
@@ -46,31 +46,45 @@ class RunBudget:
             return None
         return max(self.limit - self.spent - self.reserved, 0.0)
 
+    @property
+    def exhausted(self) -> bool:
+        """Nothing is left of a limited budget: no further request may start."""
+        return self.limit is not None and not self.remaining
+
+    def check(self, binding: Binding) -> None:
+        """Raise `BudgetExceeded` if the binding's estimate does not fit what is left, setting
+        nothing aside: a call is checked when it is bound, and each of its requests reserves
+        its own estimate when it is sent."""
+        with self._lock:
+            self._refuse_over(binding)
+
     def reserve(self, binding: Binding) -> Reservation:
         """Set aside the binding's estimated cost, or raise `BudgetExceeded` if it would not fit."""
-        amount = binding.estimated_cost
-        label = f"{binding.tool} on {binding.model}" if binding.model else binding.tool
         with self._lock:
-            if self.limit is not None and self.spent + self.reserved + amount > self.limit:
-                raise BudgetExceeded(
-                    f"{label} may cost up to ${amount:,.4f}, but the run budget of "
-                    f"${self.limit:,.4f} has ${self.limit - self.spent - self.reserved:,.4f} "
-                    f"left (spent ${self.spent:,.4f}, set aside ${self.reserved:,.4f})"
-                )
+            amount, label = self._refuse_over(binding)
             self.reserved += amount
         return Reservation(amount, label)
 
-    def settle(self, reservation: Reservation, actual_cost: float) -> None:
-        """Replace a reservation by what the call really cost (0.0 when it made no request)."""
+    def settle(self, reservation: Reservation | None, actual_cost: float) -> None:
+        """Replace a reservation by what the request really cost (0.0 when it made none).
+        None settles a cost that had no reservation (a planner turn): it is never refused,
+        since the money is already spent; the next `reserve` sees it."""
         with self._lock:
-            self.reserved = max(self.reserved - reservation.amount, 0.0)
+            if reservation is not None:
+                self.reserved = max(self.reserved - reservation.amount, 0.0)
             self.spent += actual_cost
 
-    def charge(self, cost: float) -> None:
-        """Add a cost that had no reservation (a planner turn). It is never refused, since the
-        money is already spent; the next `reserve` sees it."""
-        with self._lock:
-            self.spent += cost
+    def _refuse_over(self, binding: Binding) -> tuple[float, str]:
+        """The binding's estimate and label, or `BudgetExceeded`; the caller holds the lock."""
+        amount = binding.estimated_cost
+        label = f"{binding.tool} on {binding.model}" if binding.model else binding.tool
+        if self.limit is not None and self.spent + self.reserved + amount > self.limit:
+            raise BudgetExceeded(
+                f"{label} may cost up to ${amount:,.4f}, but the run budget of "
+                f"${self.limit:,.4f} has ${self.limit - self.spent - self.reserved:,.4f} "
+                f"left (spent ${self.spent:,.4f}, set aside ${self.reserved:,.4f})"
+            )
+        return amount, label
 
     def to_dict(self) -> Mapping[str, float | None]:
         return {"limit": self.limit, "spent": self.spent, "reserved": self.reserved}

@@ -1,13 +1,14 @@
 """What a handler receives to reach the model its call is bound to.
 
 A handler declares a parameter typed `Context` (left out of the schema the model sees) and
-calls `ctx.respond(...)`. The runtime supplies the responder: the same handler code then runs on
-whichever tier the dispatcher chose, under a Runner or under the test harness.
+calls `ctx.respond(...)`. The context is the handler's face of its call: under a Runner (or
+the test harness, which runs one) that is the call the run executes (`run.call.ToolCall`),
+so the same handler code runs on whichever tier the dispatcher chose.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 from skilldeck.errors import RunError
@@ -18,38 +19,43 @@ if TYPE_CHECKING:
 
     from skilldeck.dispatch.binding import Binding
     from skilldeck.dispatch.call import Call
+    from skilldeck.run.results import RunResult
     from skilldeck.skill import Tool
 
 
-class Responder(Protocol):
-    def __call__(
-        self,
-        ctx: Context,
-        input: Any,
-        *,
-        instructions: str | None,
-        output: Any,
-    ) -> Awaitable[Any]: ...
+class CallRuntime(Protocol):
+    """What a context reaches its call through: the call's current binding, its model, and
+    nested tool loops."""
+
+    @property
+    def binding(self) -> Binding | None: ...
+
+    def respond(self, input: Any, *, instructions: str | None, output: Any) -> Awaitable[Any]: ...
+
+    def run(
+        self, task: str, *, tools: Sequence[str] | None, instructions: str | None
+    ) -> Awaitable[RunResult]: ...
 
 
 class Context(ContextBase):
-    """The handler's view of its call: the binding, and `respond` on the bound model."""
+    """The handler's view of its call: the binding, `respond` on the bound model, and `run`,
+    a tool loop on it."""
 
     def __init__(
         self,
         call: Call,
         binding: Binding | None = None,
         *,
-        responder: Responder | None = None,
+        runtime: CallRuntime | None = None,
         loop: asyncio.AbstractEventLoop | None = None,
         depth: int = 0,
         run_id: str | None = None,
     ) -> None:
         self.call = call
-        self.binding = binding
         self.depth = depth
         self.run_id = run_id
-        self._responder = responder
+        self._binding = binding
+        self._runtime = runtime
         self._loop = loop
 
     def __repr__(self) -> str:
@@ -62,18 +68,19 @@ class Context(ContextBase):
         tool: Tool = self.call.tool  # type: ignore[assignment]
         return tool
 
+    @property
+    def binding(self) -> Binding | None:
+        """The call's current binding: after an escalation, the tier it escalated to."""
+        return self._runtime.binding if self._runtime is not None else self._binding
+
     async def respond(
         self, input: Any, *, instructions: str | None = None, output: Any = None
     ) -> Any:
         """Ask the bound model; with `output` (a type or JSON Schema) the answer is parsed and
         validated against it, and a failing answer escalates one tier where the ceiling allows.
         """
-        if self._responder is None:
-            raise RunError(
-                f"{self.tool.qualified_name} called ctx.respond outside a run: "
-                "run it through skilldeck.Runner, or skilldeck.testing's run_tool in tests"
-            )
-        return await self._responder(self, input, instructions=instructions, output=output)
+        runtime = self._reach("called ctx.respond")
+        return await runtime.respond(input, instructions=instructions, output=output)
 
     def respond_sync(
         self, input: Any, *, instructions: str | None = None, output: Any = None
@@ -97,3 +104,20 @@ class Context(ContextBase):
             self.respond(input, instructions=instructions, output=output), self._loop
         )
         return future.result()
+
+    async def run(
+        self, task: str, *, tools: Sequence[str] | None = None, instructions: str | None = None
+    ) -> RunResult:
+        """A tool loop on the call's bound model, one level deeper (up to the Runner's
+        `max_depth`): the model is offered `tools` (by default the run's) and answers `task`.
+        """
+        runtime = self._reach("called ctx.run")
+        return await runtime.run(task, tools=tools, instructions=instructions)
+
+    def _reach(self, what: str) -> CallRuntime:
+        if self._runtime is None:
+            raise RunError(
+                f"{self.tool.qualified_name} {what} outside a run: "
+                "run it through skilldeck.Runner, or skilldeck.testing's run_tool in tests"
+            )
+        return self._runtime

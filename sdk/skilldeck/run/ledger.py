@@ -9,14 +9,32 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from skilldeck.catalog.profile import ModelProfile
 from skilldeck.plain import plain_fields
 
-__all__ = ["Ledger", "LedgerRecord", "TierUsage"]
+__all__ = ["Ledger", "LedgerRecord", "Requested", "TierUsage"]
 
+#: The ledger's `tool` of a run's planner turns.
 PLANNER = "planner"
+
+
+class Requested(Protocol):
+    """What the ledger reads of a request: who made it, on what (`requests.ModelRequest`)."""
+
+    @property
+    def profile(self) -> ModelProfile: ...
+    @property
+    def tool(self) -> str: ...
+    @property
+    def call_id(self) -> str | None: ...
+    @property
+    def effort(self) -> str | None: ...
+    @property
+    def depth(self) -> int: ...
+    @property
+    def escalation(self) -> str | None: ...
 
 
 @dataclass(frozen=True)
@@ -74,47 +92,31 @@ class Ledger:
     full: ModelProfile
     records: list[LedgerRecord] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
-    _by_call: dict[str | None, float] = field(default_factory=dict, repr=False, compare=False)
 
     def record(
-        self,
-        profile: ModelProfile,
-        *,
-        run_id: str,
-        call_id: str | None,
-        tool: str,
-        effort: str | None,
-        usage: Any,
-        wall_time: float,
-        status: str = "ok",
-        escalation: str | None = None,
-        depth: int = 0,
+        self, request: Requested, *, run_id: str, usage: Any, wall_time: float, status: str
     ) -> LedgerRecord:
         """Add the record of one request from its Responses API `usage` (None: no usage)."""
         tokens = usage_tokens(usage)
+        profile = request.profile
         record = LedgerRecord(
             run_id=run_id,
-            call_id=call_id,
-            tool=tool,
+            call_id=request.call_id,
+            tool=request.tool,
             tier=profile.tier.value,
             model=profile.model,
-            effort=effort,
+            effort=request.effort,
             **tokens,
             cost=_priced(profile, tokens),
             cost_on_full=_priced(self.full, tokens),
             wall_time=wall_time,
             status=status,
-            escalation=escalation,
-            depth=depth,
+            escalation=request.escalation,
+            depth=request.depth,
         )
         with self._lock:
             self.records.append(record)
-            self._by_call[call_id] = self._by_call.get(call_id, 0.0) + record.cost
         return record
-
-    def cost_of(self, call_id: str | None) -> float:
-        """What one call's requests have cost so far (None: the planner's)."""
-        return self._by_call.get(call_id, 0.0)
 
     def by_tier(self) -> dict[str, TierUsage]:
         totals: dict[str, TierUsage] = {}

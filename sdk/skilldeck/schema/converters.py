@@ -10,7 +10,7 @@ import enum
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol, TypeAlias
 
-from skilldeck.schema.refs import JSONSchema
+from skilldeck.schema.refs import JSONSchema, resolve_ref
 
 Converter: TypeAlias = Callable[[Any], Any]
 
@@ -119,12 +119,11 @@ def null_pruner(root: JSONSchema) -> Converter:
     means "not given"; pydantic should then apply the field's default, not receive None.
     Walks the data along the model's original schema.
     """
-    defs: dict[str, Any] = root.get("$defs", {})
 
     def resolve(schema: Any) -> Any:
         seen = 0
         while isinstance(schema, dict) and "$ref" in schema and seen < 32:
-            schema = defs.get(str(schema["$ref"]).rsplit("/", 1)[-1], {})
+            schema = resolve_ref(root, schema["$ref"]) or {}
             seen += 1
         return schema
 

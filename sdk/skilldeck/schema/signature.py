@@ -17,7 +17,7 @@ from skilldeck.errors import SchemaError
 from skilldeck.schema.converters import MISSING, Converter
 from skilldeck.schema.docstrings import parse_docstring
 from skilldeck.schema.refs import JSONSchema, drop_unused_defs
-from skilldeck.schema.strict import object_schema
+from skilldeck.schema.subset import object_schema
 from skilldeck.schema.types import SchemaBuilder, type_name
 
 
@@ -77,7 +77,7 @@ def function_schema(
     try:
         signature = inspect.signature(func)
     except (TypeError, ValueError) as error:
-        raise SchemaError(f"{owner}: cannot read the signature: {error}") from None
+        raise SchemaError(f"cannot read the signature: {error}", where=owner) from None
     hints = _hints(target, owner)
     doc = parse_docstring(getattr(target, "__doc__", None))
 
@@ -92,27 +92,31 @@ def function_schema(
         if parameter.kind in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD):
             star = "*" if parameter.kind is parameter.VAR_POSITIONAL else "**"
             raise SchemaError(
-                f"{where}: {star}{name} cannot be described to a model; "
-                "declare each argument as a named parameter"
+                f"{star}{name} cannot be described to a model",
+                where=where,
+                advice="declare each argument as a named parameter",
             )
         annotation = hints.get(name, parameter.annotation)
         if _is_skipped(annotation, skip):
             if context_param is not None:
                 raise SchemaError(
-                    f"{where}: a second context parameter (the first is '{context_param}')"
+                    f"a second context parameter (the first is '{context_param}')", where=where
                 )
             context_param = name
             continue
         if parameter.kind is parameter.POSITIONAL_ONLY:
             raise SchemaError(
-                f"{where}: is positional-only, but arguments are passed by name; "
-                "remove the '/' from the signature"
+                "is positional-only, but arguments are passed by name",
+                where=where,
+                advice="remove the '/' from the signature",
             )
         if annotation is inspect.Parameter.empty:
             if strict:
                 raise SchemaError(
-                    f"{where}: has no type annotation, so its schema is unknown; annotate it, "
-                    "or declare the tool with strict=False to accept any JSON value"
+                    "has no type annotation, so its schema is unknown",
+                    where=where,
+                    advice="annotate it, or declare the tool with strict=False to accept any "
+                    "JSON value",
                 )
             annotation = Any
         default = MISSING if parameter.default is inspect.Parameter.empty else parameter.default
@@ -162,8 +166,9 @@ def type_schema(tp: Any, *, strict: bool = True) -> JSONSchema:
         drop_unused_defs(schema)
     if strict and schema.get("type") != "object":
         raise SchemaError(
-            f"{where}: a strict schema's root must be an object; use a dataclass, TypedDict "
-            "or pydantic model, or strict=False"
+            "a strict schema's root must be an object",
+            where=where,
+            advice="use a dataclass, TypedDict or pydantic model, or strict=False",
         )
     return schema
 
@@ -201,6 +206,8 @@ def _hints(func: Any, owner: str) -> dict[str, Any]:
             return {}
     except Exception as error:
         raise SchemaError(
-            f"{owner}: cannot resolve the type hints: {error}; import the names the annotations "
-            "use at module level (not only under TYPE_CHECKING)"
+            f"cannot resolve the type hints: {error}",
+            where=owner,
+            advice="import the names the annotations use at module level (not only under "
+            "TYPE_CHECKING)",
         ) from None

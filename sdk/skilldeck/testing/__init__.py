@@ -10,25 +10,21 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from skilldeck.testing.fake_server import (
-        FakeResponsesServer,
-        Fault,
-        RecordedRequest,
-        Responder,
-        Turn,
-    )
+    from skilldeck.testing.fake_server import FakeResponsesServer
     from skilldeck.testing.harness import ToolRun
-    from skilldeck.testing.simulator import Simulator, sample_value
+    from skilldeck.testing.sampler import sample_value
+    from skilldeck.testing.script import Fault, RecordedRequest, Responder, Turn
+    from skilldeck.testing.simulator import Simulator
 
 _EXPORTS = {
     "FakeResponsesServer": "fake_server",
-    "Fault": "fake_server",
-    "RecordedRequest": "fake_server",
-    "Responder": "fake_server",
-    "Turn": "fake_server",
+    "Fault": "script",
+    "RecordedRequest": "script",
+    "Responder": "script",
+    "Turn": "script",
     "Simulator": "simulator",
     "ToolRun": "harness",
-    "sample_value": "simulator",
+    "sample_value": "sampler",
 }
 __all__ = [
     "FakeResponsesServer",

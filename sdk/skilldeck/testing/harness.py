@@ -18,7 +18,8 @@ from skilldeck.project.loading import load_project, project_name
 from skilldeck.run.ledger import Ledger
 from skilldeck.run.results import CallRecord, RunResult
 from skilldeck.run.runner import Runner
-from skilldeck.testing.fake_server import FakeResponsesServer, Fault, RecordedRequest, Turn
+from skilldeck.testing.fake_server import FakeResponsesServer
+from skilldeck.testing.script import Fault, RecordedRequest, Turn
 
 __all__ = ["ToolRun", "host_for_project", "run_tool", "scripted"]
 
