@@ -1,4 +1,4 @@
-"""The dispatcher: DESIGN rules 1 to 8, policy, budgets, bindings and workloads."""
+"""The dispatcher: its rules 1 to 8, policy, budgets, bindings and workloads."""
 
 from __future__ import annotations
 

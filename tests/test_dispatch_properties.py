@@ -1,7 +1,7 @@
 """Properties of the dispatcher over random catalogs, policies, tools and inputs.
 
 Catalogs are tiny (windows of tens to hundreds of tokens) so that short random texts cross
-every limit. Each property is checked against an oracle written from DESIGN's rules, with the
+every limit. Each property is checked against an oracle written from the dispatcher rules, with the
 exact o200k_base count of what the call sends.
 """
 
@@ -104,7 +104,7 @@ counting = st.sampled_from(["when-needed", "always"])
 
 @dataclass
 class Oracle:
-    """DESIGN's rules, written plainly, on the exact count."""
+    """The dispatcher rules, written plainly, on the exact count."""
 
     catalog: Catalog
     policy: Policy

@@ -1,4 +1,4 @@
-"""Escalation at run time (DESIGN rules 5 and 8) and faults of the API."""
+"""Escalation at run time (dispatcher rules 5 and 8) and faults of the API."""
 
 from __future__ import annotations
 

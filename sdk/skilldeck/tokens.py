@@ -9,7 +9,7 @@ A request is measured as texts plus framing. The texts (instructions, message co
 arguments, schemas as compact JSON) are counted exactly; the framing the API wraps around them
 is not published, so it is a fixed, documented allowance per request, message, tool and schema.
 Because every text token covers at least one UTF-8 byte, bytes plus framing is an upper bound
-of the count, and the dispatcher can often decide without tokenizing at all (DESIGN rule 3).
+of the count, and the dispatcher can often decide without tokenizing at all (dispatcher rule 3).
 """
 
 from __future__ import annotations

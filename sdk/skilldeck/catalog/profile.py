@@ -67,7 +67,7 @@ class ModelProfile:
             raise InvalidProfile(problem[0], problem[1], model=self.model, tier=str(self.tier))
 
     def fits(self, input_tokens: int, reserved_output: int) -> str | None:
-        """Why this model cannot take the call (DESIGN rule 4), or None when it can."""
+        """Why this model cannot take the call (dispatcher rule 4), or None when it can."""
         if input_tokens > self.max_input:
             return f"{input_tokens:,} input tokens exceed {self.model}'s {self.max_input:,}"
         if reserved_output > self.max_output:

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from skilldeck.run.results import RunResult
 
 #: The offline simulator answers the first structured request to nano with an invalid output,
-#: so that an offline run shows the escalation of DESIGN rule 8 end to end.
+#: so that an offline run shows the escalation of dispatcher rule 8 end to end.
 SIMULATED_INVALID_OUTPUTS = 1
 
 

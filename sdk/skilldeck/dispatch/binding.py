@@ -2,7 +2,7 @@
 
 A binding answers "which model, and why" for one call, in data (for the runtime and JSON
 reports) and in words (for people). Its token and cost figures say whether they are exact:
-the dispatcher only tokenizes when a decision needs it (DESIGN rule 3), so an unmeasured
+the dispatcher only tokenizes when a decision needs it (dispatcher rule 3), so an unmeasured
 count is an upper bound from the byte length, and the cost built on it is one too.
 """
 

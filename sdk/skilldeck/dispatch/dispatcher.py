@@ -1,14 +1,14 @@
 """The dispatcher: binds each call to the cheapest tier that may take it and can hold it.
 
-It applies DESIGN's rules in order. A tool with no tier runs locally (1). The candidates run
-from the declared tier up to the ceiling, less what the policy or the missing capabilities
-exclude (2). The call is measured: when its UTF-8 bytes plus framing fit a model, it fits
-without tokenizing, since a token covers at least one byte; otherwise it is counted exactly,
-once (3). A model fits when the input is within its max input and input plus reserved output
-within its window (4); the first candidate that fits wins, each step up said in words (5);
-when none fits, `ContextWindowExceeded` (6), never truncation. A `chooser` (the host wires
-the `skilldeck_bind` hook to it) may pick another candidate, which rule 4 still checks (7).
-At run time `bind(call, at_least=tier)` keeps a call at or above a tier: the one it already
+It applies the rules of docs/tiers-and-dispatch.md in order. A tool with no tier runs locally
+(1). The candidates run from the declared tier up to the ceiling, less what the policy or the
+missing capabilities exclude (2). The call is measured: when its UTF-8 bytes plus framing fit a
+model, it fits without tokenizing, since a token covers at least one byte; otherwise it is
+counted exactly, once (3). A model fits when the input is within its max input and input plus
+reserved output within its window (4); the first candidate that fits wins, each step up said in
+words (5); when none fits, `ContextWindowExceeded` (6), never truncation. A `chooser` (the host
+wires the `skilldeck_bind` hook to it) may pick another candidate, which rule 4 still checks
+(7). At run time `bind(call, at_least=tier)` keeps a call at or above a tier: the one it already
 runs on, or the one above a tier it failed on (8).
 
 What a call sends, and so what is measured: the instructions (the call's, else its skill's),
@@ -64,7 +64,7 @@ class _Route:
 class Dispatcher:
     """Binds calls under one catalog and one policy.
 
-    `counting="when-needed"` is DESIGN rule 3: a call whose bytes fit is not tokenized and its
+    `counting="when-needed"` is rule 3: a call whose bytes fit is not tokenized and its
     binding's input count is an upper bound. `"always"` counts every call exactly, for reports
     and estimates where exact figures matter more than microseconds.
     """

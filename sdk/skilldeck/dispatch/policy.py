@@ -1,6 +1,6 @@
 """What a host app allows the dispatcher to do: tiers, output reservation, and money.
 
-The policy only ever narrows what a tool's declaration permits (DESIGN rule 2): a host can keep
+The policy only ever narrows what a tool's declaration permits (dispatcher rule 2): a host can keep
 calls off a tier, pin them to one, cap how high they go, and refuse calls or runs that would
 cost too much. It never widens a declaration: a tool whose ceiling is `mini` never runs on
 `full`, whatever the policy says.

@@ -1,6 +1,6 @@
 """One tool call of a run, from the model's function call item to the output text it gets
 back: validation, binding, the handler under its deadline, and what the handler asks through
-its `Context`: `respond` on the bound model (escalating on failure, DESIGN rule 8) and `run`,
+its `Context`: `respond` on the bound model (escalating on failure, dispatcher rule 8) and `run`,
 a nested tool loop.
 
 Every failure becomes an error output the model can act on, never an exception out of the

@@ -16,7 +16,7 @@ from typing import Any
 
 from skilldeck.errors import SchemaError
 from skilldeck.schema.arguments import json_path
-from skilldeck.testing.sampler import MAX_REF_DEPTH, SIMULATED, PathPart, resolve_ref, sample_value
+from skilldeck.testing.sampler import MAX_REF_DEPTH, SIMULATED, PathPart, follow_ref, sample_value
 
 __all__ = ["invalid_value"]
 
@@ -46,7 +46,7 @@ def _corruptions(schema: Mapping[str, Any], valid: Any) -> Iterator[tuple[Any, s
             corrupted,
             f"{json_path(location)}: {bad!r} is not one of {json.dumps(allowed)}",
         )
-    root = resolve_ref(schema, schema["$ref"], []) if "$ref" in schema else schema
+    root = follow_ref(schema, schema["$ref"], []) if "$ref" in schema else schema
     required = root.get("required") if isinstance(root, Mapping) else None
     if isinstance(valid, dict) and required:
         name = required[0]
@@ -65,7 +65,7 @@ def _enum_location(
     if not isinstance(schema, Mapping) or depth > MAX_REF_DEPTH:
         return None
     if "$ref" in schema:
-        target = resolve_ref(root, schema["$ref"], path)
+        target = follow_ref(root, schema["$ref"], path)
         return _enum_location(root, target, value, path, depth + 1)
     values = schema.get("enum")
     if isinstance(values, list) and isinstance(value, str) and value in values:

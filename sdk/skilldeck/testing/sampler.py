@@ -22,9 +22,10 @@ from typing import Any, TypeVar
 
 from skilldeck.errors import SchemaError
 from skilldeck.schema.arguments import json_path
+from skilldeck.schema.refs import resolve_ref
 from skilldeck.testing.pattern_text import pattern_candidates
 
-__all__ = ["MAX_REF_DEPTH", "SIMULATED", "PathPart", "resolve_ref", "sample_value"]
+__all__ = ["MAX_REF_DEPTH", "SIMULATED", "PathPart", "follow_ref", "sample_value"]
 
 #: The marker every simulated text carries.
 SIMULATED = "[simulated]"
@@ -80,7 +81,7 @@ class _Sampler:
                     f"$ref {schema['$ref']!r} recurses {MAX_REF_DEPTH} times with no way to "
                     "end (make the recursive part nullable or an array)",
                 )
-            return self.sample(resolve_ref(self.root, schema["$ref"], path), hint, path, depth + 1)
+            return self.sample(follow_ref(self.root, schema["$ref"], path), hint, path, depth + 1)
         ending = depth >= _REF_DEPTH
         if "const" in schema:
             return copy.deepcopy(schema["const"])
@@ -280,20 +281,12 @@ class _Sampler:
         return text
 
 
-def resolve_ref(root: Mapping[str, Any], ref: Any, path: list[PathPart]) -> Any:
-    """The part of `root` a local `$ref` (`#`, `#/$defs/x`, JSON-pointer escapes) names; a
-    `SchemaError` naming `path` for any other reference."""
-    if not isinstance(ref, str) or not ref.startswith("#"):
+def follow_ref(root: Mapping[str, Any], ref: Any, path: list[PathPart]) -> JSONDict:
+    """The schema a local `$ref` names (found by the one resolver of `skilldeck.schema.refs`);
+    a `SchemaError` naming `path` for any other reference."""
+    target = resolve_ref(root, ref)
+    if target is None:
         raise _cannot(path, f"$ref {ref!r} does not point into this schema")
-    target: Any = root
-    for raw in ref[1:].split("/")[1:] if ref != "#" else []:
-        part = raw.replace("~1", "/").replace("~0", "~")
-        if isinstance(target, Mapping) and part in target:
-            target = target[part]
-        elif isinstance(target, list) and part.isdigit() and int(part) < len(target):
-            target = target[int(part)]
-        else:
-            raise _cannot(path, f"$ref {ref!r} does not point into this schema")
     return target
 
 
