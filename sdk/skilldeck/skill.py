@@ -45,6 +45,7 @@ MAX_DESCRIPTION = 1024
 API_SEPARATOR = "__"
 
 F = TypeVar("F", bound=Callable[..., Any])
+T = TypeVar("T")
 
 
 class ContextBase:
@@ -288,8 +289,10 @@ def _build_tool(
     text = description if description is not None else (signature.description if signature else "")
     _check_description(where, text)
 
-    declared_tier = _tier(where, "tier", tier) if tier is not None else None
-    declared_ceiling = _tier(where, "ceiling", ceiling) if ceiling is not None else Tier.FULL
+    declared_tier = _parsed(where, Tier.parse, tier, "tier") if tier is not None else None
+    declared_ceiling = (
+        _parsed(where, Tier.parse, ceiling, "ceiling") if ceiling is not None else Tier.FULL
+    )
     if declared_tier and declared_ceiling and declared_ceiling < declared_tier:
         report(where, f"ceiling {declared_ceiling} is below the declared tier {declared_tier}")
         declared_ceiling = declared_tier
@@ -311,7 +314,7 @@ def _build_tool(
         parameters=schema,
         handler=handler,
         tier=declared_tier,
-        effort=_effort(where, effort),
+        effort=None if effort is None else _parsed(where, parse_effort, effort),
         max_output_tokens=max_output_tokens,
         capabilities=frozenset(_capabilities(where, capabilities)),
         ceiling=declared_ceiling or Tier.FULL,
@@ -372,31 +375,16 @@ def _output_schema(where: str, output: Any) -> dict[str, Any] | None:
         return None
 
 
-def _tier(where: str, what: str, value: Tier | str) -> Tier | None:
+def _parsed(where: str, parse: Callable[[Any], T], value: Any, what: str = "") -> T | None:
+    """`parse(value)`, or None once the problem is reported (collected while validating)."""
     try:
-        return Tier.parse(value)
+        return parse(value)
     except DeclarationError as error:
-        report(where, f"{what}: {error}")
-        return None
-
-
-def _effort(where: str, effort: str | None) -> str | None:
-    if effort is None:
-        return None
-    try:
-        return parse_effort(effort)
-    except DeclarationError as error:
-        report(where, str(error))
+        report(where, f"{what}: {error}" if what else str(error))
         return None
 
 
 def _capabilities(where: str, capabilities: Iterable[str]) -> list[str]:
-    if isinstance(capabilities, str):
-        capabilities = [capabilities]
-    parsed: list[str] = []
-    for capability in capabilities:
-        try:
-            parsed.append(parse_capability(capability))
-        except DeclarationError as error:
-            report(where, str(error))
-    return parsed
+    names = [capabilities] if isinstance(capabilities, str) else capabilities
+    parsed = (_parsed(where, parse_capability, name) for name in names)
+    return [capability for capability in parsed if capability is not None]
