@@ -128,7 +128,7 @@ class ArgumentValidator:
                 Draft202012Validator.check_schema(self._schema)
             except InvalidSchema as error:
                 where = json_path(list(error.absolute_path))
-                raise SchemaError(f"invalid JSON Schema at {where}: {error.message}") from None
+                raise SchemaError(f"not a valid JSON Schema: {error.message}", path=where) from None
             self._compiled = Draft202012Validator(self._schema)
         return self._compiled
 
