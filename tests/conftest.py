@@ -100,3 +100,15 @@ def make_runner(server: FakeResponsesServer, lab_host: Any) -> Callable[..., Any
         return Runner(lab_host, client=client, **options)
 
     return make
+
+
+@pytest.fixture
+def planner_calls(server: FakeResponsesServer) -> Callable[[str, dict[str, Any]], None]:
+    """Script the planner to make one tool call, then answer "done"."""
+    from skilldeck.testing import Turn
+    from tests.lab_skill import PLANNER
+
+    def script(name: str, arguments: dict[str, Any]) -> None:
+        server.script([Turn.function_call(name, arguments), Turn.message("done")], model=PLANNER)
+
+    return script

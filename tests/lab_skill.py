@@ -9,6 +9,11 @@ from typing import Literal
 
 from skilldeck import Context, Skill
 
+#: The default catalog's models, as the fake server's scripts name them; the planner runs on full.
+PLANNER = FULL = "gpt-5.4"
+NANO = "gpt-5.4-nano"
+MINI = "gpt-5.4-mini"
+
 lab = Skill("lab", "Tools for exercising the runtime.", instructions="Answer tersely.")
 
 

@@ -10,8 +10,7 @@ import pytest
 from skilldeck.errors import RunStopped
 from skilldeck.run.budget import RunBudget
 from skilldeck.testing import Turn
-
-PLANNER, NANO, MINI = "gpt-5.4", "gpt-5.4-nano", "gpt-5.4-mini"
+from tests.lab_skill import MINI, NANO, PLANNER
 
 
 @pytest.fixture

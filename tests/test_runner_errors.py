@@ -5,8 +5,7 @@ from __future__ import annotations
 import json
 
 from skilldeck.testing import Turn
-
-PLANNER = "gpt-5.4"
+from tests.lab_skill import PLANNER
 
 
 def outputs_sent(server, index: int) -> list[dict]:

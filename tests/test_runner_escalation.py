@@ -10,13 +10,7 @@ import pytest
 from skilldeck import Context, Host, Runner, Skill
 from skilldeck.errors import RunError
 from skilldeck.testing import Fault, Turn
-from tests.lab_skill import Label
-
-PLANNER, NANO, MINI, FULL = "gpt-5.4", "gpt-5.4-nano", "gpt-5.4-mini", "gpt-5.4"
-
-
-def planner_calls(server, name: str, arguments: dict) -> None:
-    server.script([Turn.function_call(name, arguments), Turn.message("done")], model=PLANNER)
+from tests.lab_skill import FULL, MINI, NANO, PLANNER, Label
 
 
 def test_an_input_too_large_for_nano_goes_to_full_with_the_numbers(server, make_runner) -> None:
@@ -41,8 +35,10 @@ def test_an_input_too_large_for_nano_goes_to_full_with_the_numbers(server, make_
     assert digest_request.usage["input_tokens"] > 272_000
 
 
-def test_an_invalid_output_on_nano_is_retried_on_mini(server, make_runner, tmp_path) -> None:
-    planner_calls(server, "lab__label", {"text": "cheap pills"})
+def test_an_invalid_output_on_nano_is_retried_on_mini(
+    server, make_runner, tmp_path, planner_calls
+) -> None:
+    planner_calls("lab__label", {"text": "cheap pills"})
     server.script([Turn.json({"label": "maybe"})], model=NANO)
     server.script([Turn.json({"label": "spam"})], model=MINI)
     trace = tmp_path / "trace.jsonl"
@@ -59,8 +55,10 @@ def test_an_invalid_output_on_nano_is_retried_on_mini(server, make_runner, tmp_p
     assert (event["from_model"], event["to_model"]) == (NANO, MINI)
 
 
-def test_no_escalation_above_the_ceiling_fails_the_call_cleanly(server, make_runner) -> None:
-    planner_calls(server, "lab__label_nano_only", {"text": "hi"})
+def test_no_escalation_above_the_ceiling_fails_the_call_cleanly(
+    server, make_runner, planner_calls
+) -> None:
+    planner_calls("lab__label_nano_only", {"text": "hi"})
     server.script([Turn.json({"label": "maybe"})], model=NANO)
     result = make_runner().run_sync("Label")
     [call] = result.calls
@@ -70,8 +68,8 @@ def test_no_escalation_above_the_ceiling_fails_the_call_cleanly(server, make_run
     assert result.final_output == "done"
 
 
-def test_a_429_then_success_is_retried_by_the_client(server, make_runner) -> None:
-    planner_calls(server, "lab__label", {"text": "hi"})
+def test_a_429_then_success_is_retried_by_the_client(server, make_runner, planner_calls) -> None:
+    planner_calls("lab__label", {"text": "hi"})
     server.fail(Fault.status(429, retry_after=0.01), times=1, model=NANO)
     server.script([Turn.json({"label": "ham"})], model=NANO)
     [call] = make_runner().run_sync("Label").calls
@@ -80,8 +78,8 @@ def test_a_429_then_success_is_retried_by_the_client(server, make_runner) -> Non
     assert [r.status_code for r in server.requests if r.model == NANO] == [429, 200]
 
 
-def test_a_persistent_500_on_nano_escalates_to_mini(server, make_runner) -> None:
-    planner_calls(server, "lab__label", {"text": "hi"})
+def test_a_persistent_500_on_nano_escalates_to_mini(server, make_runner, planner_calls) -> None:
+    planner_calls("lab__label", {"text": "hi"})
     server.fail(Fault.status(500), times=None, model=NANO)
     server.script([Turn.json({"label": "ham"})], model=MINI)
     result = make_runner(max_retries=1).run_sync("Label")

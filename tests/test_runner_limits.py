@@ -9,20 +9,17 @@ import pytest
 from skilldeck.errors import IncompleteAnswer
 from skilldeck.testing import Turn
 from tests import lab_skill
-
-PLANNER, NANO, MINI = "gpt-5.4", "gpt-5.4-nano", "gpt-5.4-mini"
-
-
-def one_call(server, name: str, arguments: dict) -> None:
-    server.script([Turn.function_call(name, arguments), Turn.message("done")], model=PLANNER)
+from tests.lab_skill import MINI, NANO, PLANNER
 
 
 def first_output(result) -> dict:
     return json.loads(result.calls[0].output)
 
 
-def test_a_sync_handler_past_its_timeout_does_not_hold_the_run(server, make_runner) -> None:
-    one_call(server, "lab__block", {"text": "x"})
+def test_a_sync_handler_past_its_timeout_does_not_hold_the_run(
+    server, make_runner, planner_calls
+) -> None:
+    planner_calls("lab__block", {"text": "x"})
     try:
         result = make_runner().run_sync("Block")
         assert not lab_skill.RELEASE.is_set()  # the run ended while the thread still blocked
@@ -41,8 +38,8 @@ def test_waiting_for_a_concurrency_slot_does_not_count_against_the_timeout(
     assert [call.error for call in result.calls] == [None] * 4
 
 
-def test_a_handlers_own_timeout_error_is_a_tool_failure(server, make_runner) -> None:
-    one_call(server, "lab__query_database", {"text": "x"})
+def test_a_handlers_own_timeout_error_is_a_tool_failure(server, make_runner, planner_calls) -> None:
+    planner_calls("lab__query_database", {"text": "x"})
     output = first_output(make_runner().run_sync("Query"))
     assert output == {
         "error": "tool_failed",
@@ -51,25 +48,29 @@ def test_a_handlers_own_timeout_error_is_a_tool_failure(server, make_runner) -> 
     }
 
 
-def test_respond_sync_from_async_code_is_refused_not_deadlocked(server, make_runner) -> None:
-    one_call(server, "lab__wrong_respond", {"text": "x"})
+def test_respond_sync_from_async_code_is_refused_not_deadlocked(
+    server, make_runner, planner_calls
+) -> None:
+    planner_calls("lab__wrong_respond", {"text": "x"})
     output = first_output(make_runner().run_sync("Label"))
     assert "use `await ctx.respond(...)` there" in output["message"]
 
 
-def test_a_local_tool_asking_for_a_model_is_told_to_declare_a_tier(server, make_runner) -> None:
-    one_call(server, "lab__local_respond", {"text": "x"})
+def test_a_local_tool_asking_for_a_model_is_told_to_declare_a_tier(
+    server, make_runner, planner_calls
+) -> None:
+    planner_calls("lab__local_respond", {"text": "x"})
     output = first_output(make_runner().run_sync("Respond"))
     assert "lab.local_respond is a local tool (no tier): declare a tier" in output["message"]
 
 
-def test_an_async_callable_object_is_awaited(server, make_runner) -> None:
-    one_call(server, "lab__shout_later", {"text": "hey"})
+def test_an_async_callable_object_is_awaited(server, make_runner, planner_calls) -> None:
+    planner_calls("lab__shout_later", {"text": "hey"})
     assert make_runner().run_sync("Shout").calls[0].output == "HEY"
 
 
-def test_an_answer_cut_short_is_not_escalated(server, make_runner) -> None:
-    one_call(server, "lab__summarize", {"text": "long"})
+def test_an_answer_cut_short_is_not_escalated(server, make_runner, planner_calls) -> None:
+    planner_calls("lab__summarize", {"text": "long"})
     server.script([Turn.message("It was").incomplete("max_output_tokens")], model=MINI)
     result = make_runner().run_sync("Summarize")
     [call] = result.calls
@@ -89,8 +90,10 @@ def test_a_planner_answer_cut_short_raises_with_the_partial_run(server, make_run
     assert stopped.value.result.turns == 1
 
 
-def test_the_request_after_an_escalation_carries_it_in_the_ledger(server, make_runner) -> None:
-    one_call(server, "lab__label", {"text": "x"})
+def test_the_request_after_an_escalation_carries_it_in_the_ledger(
+    server, make_runner, planner_calls
+) -> None:
+    planner_calls("lab__label", {"text": "x"})
     server.script([Turn.json({"label": "maybe"})], model=NANO)
     server.script([Turn.json({"label": "spam"})], model=MINI)
     records = make_runner().run_sync("Label").ledger.records

@@ -8,10 +8,7 @@ import pytest
 
 from skilldeck.errors import MaxTurnsExceeded
 from skilldeck.testing import Turn
-
-PLANNER = "gpt-5.4"
-NANO = "gpt-5.4-nano"
-MINI = "gpt-5.4-mini"
+from tests.lab_skill import MINI, NANO, PLANNER
 
 
 def test_a_local_call_then_a_final_answer(server, make_runner) -> None:

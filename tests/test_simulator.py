@@ -17,11 +17,8 @@ from skilldeck import Host
 from skilldeck.testing import FakeResponsesServer
 from skilldeck.testing.sampler import SIMULATED
 from skilldeck.testing.simulator import Simulator
+from tests.lab_skill import MINI, NANO, PLANNER
 from tests.schema_checks import JSONDict, assert_valid, is_valid, strict_object
-
-PLANNER = "gpt-5.4"
-NANO = "gpt-5.4-nano"
-MINI = "gpt-5.4-mini"
 
 
 @pytest.fixture(scope="module")
