@@ -15,7 +15,7 @@ from typing import Any
 
 from skilldeck.catalog.profile import ModelProfile
 from skilldeck.dispatch.binding import Binding
-from skilldeck.errors import AnswerTruncated, RequestFailed
+from skilldeck.errors import AnswerTruncated, RequestFailed, describe
 from skilldeck.run.ledger import LedgerRecord
 from skilldeck.run.response import ModelResponse
 from skilldeck.run.session import Session
@@ -112,6 +112,6 @@ def _account(
 
 
 def _describe(error: BaseException) -> str:
+    """`APIStatusError 503: ...`: the HTTP status, where there is one, says most."""
     status = getattr(error, "status_code", None)
-    name = type(error).__name__
-    return f"{name} {status}: {error}" if status else f"{name}: {error}"
+    return f"{type(error).__name__} {status}: {error}" if status else describe(error)
