@@ -14,6 +14,8 @@ from skilldeck import (
     UnknownToolError,
     hookimpl,
 )
+from skilldeck.catalog.catalog import Catalog
+from skilldeck.tiers import Tier
 
 FIRST_PARTY = {"triage", "code", "architect"}
 
@@ -210,6 +212,20 @@ def test_a_plugin_failing_to_register_models_loses_its_skills_too() -> None:
     [error] = host.load_errors
     assert error.phase == "register models"
     assert host.plugins()[0].skills == []
+
+
+def test_a_plugin_failing_half_way_through_its_models_leaves_the_catalog_as_it_was() -> None:
+    class HalfModels:
+        @hookimpl
+        def skilldeck_register_models(self, register):  # type: ignore[no-untyped-def]
+            register(Catalog.defaults()[Tier.MINI].replace(model="half-mini"))
+            raise RuntimeError("no more models today")
+
+    before = [profile.model for profile in Host(discover=False).catalog]
+    host = Host(discover=False, plugins=[HalfModels()])
+    assert [profile.model for profile in host.catalog] == before
+    [error] = host.load_errors
+    assert (error.phase, error.error) == ("register models", "RuntimeError: no more models today")
 
 
 def test_the_users_bad_settings_are_not_blamed_on_a_plugin(tmp_path, monkeypatch) -> None:

@@ -182,3 +182,45 @@ def test_the_length_check_catches_a_long_module(tmp_path: Path) -> None:
     assert long_modules([long]) == ["lab/long.py: 501 lines"]
     long.write_text(f'"""A module {LONG_REASON}: a table."""\n' + "x = 1\n" * 500)
     assert long_modules([long]) == []
+
+
+#: The package faces, whose `__all__` gathers names from their homes on purpose.
+FACES = frozenset({"skilldeck", "skilldeck.testing"})
+
+
+def reexports(paths: Iterable[Path]) -> list[str]:
+    """Names a module's `__all__` lists but the module does not define: a second import path
+    for a name that has its home elsewhere."""
+    found = []
+    for path in paths:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        defined: set[str] = set()
+        exported: list[str] = []
+        for node in tree.body:
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+                defined.add(node.name)
+            targets = node.targets if isinstance(node, ast.Assign) else []
+            if isinstance(node, ast.AnnAssign):
+                targets = [node.target]
+            for target in targets:
+                if isinstance(target, ast.Name):
+                    defined.add(target.id)
+                    if target.id == "__all__" and isinstance(node.value, ast.List | ast.Tuple):
+                        exported = [str(ast.literal_eval(item)) for item in node.value.elts]
+        found.extend(f"{path.stem}.{name}" for name in exported if name not in defined)
+    return sorted(found)
+
+
+def test_a_public_name_has_one_import_path_its_home_or_a_package_face() -> None:
+    modules = [path for path in PACKAGE.rglob("*.py") if module_name(path) not in FACES]
+    assert reexports(modules) == []
+
+
+def test_the_reexport_check_catches_a_name_handed_on(tmp_path: Path) -> None:
+    module = tmp_path / "policy.py"
+    module.write_text(
+        'from skilldeck.run.budget import RunBudget\n__all__ = ["Policy", "RunBudget"]\n'
+        "class Policy: ...\n",
+        encoding="utf-8",
+    )
+    assert reexports([module]) == ["policy.RunBudget"]

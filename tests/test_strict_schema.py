@@ -15,7 +15,7 @@ from jsonschema import Draft202012Validator
 from skilldeck.errors import SchemaError
 from skilldeck.schema.refs import resolve_ref
 from skilldeck.schema.signature import function_schema
-from skilldeck.schema.strict import SchemaProblem, strict_problems, to_strict
+from skilldeck.schema.strict import strict_problems, to_strict
 from skilldeck.schema.subset import (
     MAX_DEPTH,
     MAX_ENUM_VALUES,
@@ -24,6 +24,7 @@ from skilldeck.schema.subset import (
     MAX_NODES,
     MAX_PROPERTIES,
     STRICT_FORMATS,
+    SchemaProblem,
 )
 
 WEATHER: dict[str, Any] = {

@@ -17,7 +17,7 @@ from typing import Any, cast
 
 from skilldeck.errors import ConfigError
 
-__all__ = ["CONFIG_FILE", "Config", "ConfigError", "find_config", "load_config"]
+__all__ = ["CONFIG_FILE", "Config", "find_config", "load_config"]
 
 CONFIG_FILE = "skilldeck.toml"
 PYPROJECT = "pyproject.toml"

@@ -17,6 +17,7 @@ problem, e.g. `skilldeck.toml: [models.mini] input_price: expected a number, got
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -265,6 +266,18 @@ class Catalog:
                 del self._base[profile.tier]
             else:
                 self._base[profile.tier] = previous
+            raise
+
+    @contextlib.contextmanager
+    def all_or_nothing(self) -> Iterator[None]:
+        """Profiles registered inside the block stay only if the block completes: a plugin
+        that fails half way through its `skilldeck_register_models` leaves no profile behind."""
+        saved = dict(self._base)
+        try:
+            yield
+        except BaseException:
+            self._base = saved
+            self._resolve()
             raise
 
     def override(

@@ -131,7 +131,8 @@ class Host:
             catalog.register(profile, source=info.name)
 
         try:
-            call_alone(self.pm, plugin, "skilldeck_register_models", register=register)
+            with catalog.all_or_nothing():
+                call_alone(self.pm, plugin, "skilldeck_register_models", register=register)
         except Exception as error:
             self._fail(info, "register models", error)
             return False

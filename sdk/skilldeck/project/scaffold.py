@@ -26,7 +26,6 @@ __all__ = [
     "TEMPLATE_TOOLS",
     "TIERS",
     "ProjectNames",
-    "ScaffoldError",
     "check_description",
     "name_problem",
     "render",

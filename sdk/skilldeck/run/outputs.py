@@ -20,7 +20,7 @@ from skilldeck.schema.arguments import ArgumentValidator
 from skilldeck.schema.signature import python_converter, type_schema
 from skilldeck.schema.strict import to_strict
 
-__all__ = ["InvalidOutput", "OutputSpec", "error_output", "output_spec", "result_output"]
+__all__ = ["OutputSpec", "error_output", "output_spec", "result_output"]
 
 
 def error_output(kind: str, message: str, **details: Any) -> str:

@@ -33,7 +33,7 @@ from skilldeck.run.session import DEFAULT_INSTRUCTIONS, Planner, Session
 from skilldeck.run.trace import Tracer
 from skilldeck.tiers import Tier
 
-__all__ = ["DEFAULT_INSTRUCTIONS", "Runner"]
+__all__ = ["Runner"]
 
 
 class Runner:

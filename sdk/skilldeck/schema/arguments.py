@@ -23,9 +23,7 @@ if TYPE_CHECKING:
     from jsonschema.protocols import Validator
 
 __all__ = [
-    "ArgumentProblem",
     "ArgumentValidator",
-    "InvalidArguments",
     "json_path",
 ]
 

@@ -41,7 +41,7 @@ from skilldeck.schema.subset import (
     with_null,
 )
 
-__all__ = ["SchemaProblem", "StrictWalk", "strict_problems", "to_strict"]
+__all__ = ["StrictWalk", "strict_problems", "to_strict"]
 
 
 def to_strict(schema: Mapping[str, Any]) -> JSONSchema:

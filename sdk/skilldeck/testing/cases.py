@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from skilldeck.host.host import Host
     from skilldeck.testing.fake_server import FakeResponsesServer
 
-__all__ = ["Case", "CaseResult", "CasesError", "load_cases", "run_cases"]
+__all__ = ["Case", "CaseResult", "load_cases", "run_cases"]
 
 _KEYS = {"name", "tool", "arguments", "outputs", "expect", "expect_tier"}
 _EXPECTATIONS = {"value", "schema", "predicate", "error"}
