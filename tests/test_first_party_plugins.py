@@ -4,8 +4,10 @@ and read real `git diff` output correctly."""
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -262,3 +264,27 @@ def test_review_diff_names_the_changed_files_to_the_model(server: FakeResponsesS
         "Files changed: db/schema.sql, docs/user guide.md, src/added.py, src/legacy.py, "
         "src/new_name.py\\n"
     ) in prompt
+
+
+# code: local tools, as the model sees them ---------------------------------------------------
+
+
+def test_grep_answers_the_model_with_matches_skipped_and_why_it_stopped(
+    server: FakeResponsesServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "app.py").write_text("def main():\n    pass\n")
+    os.mkfifo(tmp_path / "pipe")
+    monkeypatch.setenv("SKILLDECK_CODE_ROOT", str(tmp_path))
+    host = skilldeck.Host(discover=False, skills=[skilldeck_code.skill])
+    arguments = {"pattern": "main", "path": None, "glob": None, "max_results": None}
+    run = run_tool(host, server, "code.grep", arguments).assert_ok()
+    assert json.loads(run.output) == {
+        "matches": ["app.py:1:def main():"],
+        "skipped": ["pipe: a FIFO (named pipe), not a regular file"],
+        "stopped": None,
+    }
+    refused = run_tool(host, server, "code.grep", {**arguments, "pattern": "(?<=x)main"})
+    assert refused.error is not None
+    assert refused.error.startswith(
+        "ValueError: pattern uses lookbehind (?<=...), which grep does not support"
+    )

@@ -1,5 +1,6 @@
 """Code work: a mini-tier review of a unified diff, and local `read_file` and `grep` tools
-that never leave their root directory."""
+that never leave their root directory and answer in bounded time and memory whatever path,
+pattern or file the model picks (see `confined`, `files` and `search` for how)."""
 
 from __future__ import annotations
 
@@ -9,10 +10,12 @@ from typing import Literal
 
 from skilldeck import Context, Skill, hookimpl
 
-from .files import confined_root, grep_files, read_lines
+from .confined import confined_root
+from .files import DEFAULT_MAX_BYTES, read_lines
+from .search import GrepResult, grep_files
 from .unidiff import changed_files
 
-__all__ = ["Finding", "Review", "skill"]
+__all__ = ["Finding", "GrepResult", "Review", "skill"]
 
 skill = Skill(
     "code",
@@ -77,24 +80,36 @@ async def review_diff(
     return review
 
 
-@skill.tool(examples=[{"path": "README.md", "start_line": 1, "max_lines": 40}])
-def read_file(path: str, start_line: int = 1, max_lines: int = 400) -> str:
-    """Read lines of a text file under the project root, numbered.
+@skill.tool(examples=[{"path": "README.md", "start_line": 1, "max_lines": 40, "max_bytes": 65_536}])
+def read_file(
+    path: str, start_line: int = 1, max_lines: int = 400, max_bytes: int = DEFAULT_MAX_BYTES
+) -> str:
+    """Read lines of a regular text file under the project root, numbered.
+
+    The answer stops at `max_bytes` characters, inside a long line if need be; a cut ends
+    with a line in brackets that starts `[cut:` and says which start_line to read on from.
 
     Args:
         path: The file, relative to the project root.
         start_line: The first line to read, counting from 1.
         max_lines: How many lines to read at most.
+        max_bytes: How many characters to return at most, line numbers included (at most
+            1048576).
     """
-    return read_lines(confined_root(), path, start_line, max_lines)
+    return read_lines(confined_root(), path, start_line, max_lines, max_bytes)
 
 
 @skill.tool(examples=[{"pattern": "def main", "path": ".", "glob": "*.py", "max_results": 20}])
-def grep(pattern: str, path: str = ".", glob: str = "*", max_results: int = 100) -> list[str]:
-    """Search files under the project root for a regular expression.
+def grep(pattern: str, path: str = ".", glob: str = "*", max_results: int = 100) -> GrepResult:
+    """Search regular files under the project root for a regular expression (RE2 syntax).
+
+    `matches` holds `path:line:text` lines. `skipped` names what was not searched and why
+    (FIFOs, devices, links leaving the root, files over 5 MiB); binary files are passed over
+    silently. `stopped` says why the search ended early (max_results, or its 10 s limit).
 
     Args:
-        pattern: A Python regular expression.
+        pattern: A regular expression in RE2 syntax, as Python's without backreferences,
+            lookaround, atomic groups or possessive quantifiers (they are refused).
         path: The directory or file to search, relative to the project root.
         glob: Only search files whose name matches this glob, e.g. `*.py`.
         max_results: Stop after this many matching lines.

@@ -1,103 +1,117 @@
-"""File access confined to one root: a path that resolves outside it is refused, whether it
-gets there by `..`, by an absolute path or through a symbolic link."""
+"""`read_file`: lines of a regular file under the root, in bounded memory whatever the file.
+
+The file is read in chunks and never held whole: lines before `start_line` are counted and
+dropped, and what is returned stops at `max_bytes` of the file's text, inside a line if it
+must, with a marker that says so and where to go on. A file with one 300 MB line and
+`max_lines=1` costs `max_bytes`, not 300 MB (and not the 5 GB its decoded copies took).
+Looking for `start_line` stops after `MAX_SCAN_BYTES`, so a huge sparse file cannot keep a
+call reading for minutes.
+"""
 
 from __future__ import annotations
 
-import fnmatch
+import codecs
 import os
-import re
 from pathlib import Path
 
-ROOT_ENV = "SKILLDECK_CODE_ROOT"
-_SKIP_DIRS = {".git", ".hg", ".svn", ".venv", "node_modules", "__pycache__"}
-_MAX_LINE = 400
-#: Larger files are generated, vendored or data: skipped by grep, so one cannot hog the host.
-MAX_GREP_BYTES = 5 * 1024 * 1024
+from .confined import kind_of, open_inside, open_root, shown
+
+#: What `read_file` returns by default, and at most, in bytes of the file's text.
+DEFAULT_MAX_BYTES = 256 * 1024
+MAX_BYTES_LIMIT = 1024 * 1024
+#: How far into a file `read_file` reads looking for `start_line`.
+MAX_SCAN_BYTES = 64 * 1024 * 1024
+_CHUNK = 64 * 1024
 
 
-def confined_root() -> Path:
-    """The root is `SKILLDECK_CODE_ROOT`, or the working directory of the host."""
-    return Path(os.environ.get(ROOT_ENV) or os.getcwd()).resolve()
-
-
-def resolve_inside(root: Path, path: str) -> Path:
-    target = (root / path).resolve()
-    if target != root and root not in target.parents:
-        raise PermissionError(
-            f"{path!r} is outside the root {root}: give a path relative to the root, "
-            "without '..' or links that leave it"
-        )
-    return target
-
-
-def read_lines(root: Path, path: str, start_line: int, max_lines: int) -> str:
+def read_lines(
+    root: Path, path: str, start_line: int, max_lines: int, max_bytes: int = DEFAULT_MAX_BYTES
+) -> str:
+    """Lines `start_line`.. of `path`, numbered, at most `max_lines` of them and `max_bytes`
+    of text; a cut is marked on a last line of its own, in brackets."""
     if start_line < 1 or max_lines < 1:
         raise ValueError("start_line and max_lines must be at least 1")
-    target = resolve_inside(root, path)
-    if not target.is_file():
-        raise FileNotFoundError(f"{path!r} is not a file under {root}")
+    if not 1 <= max_bytes <= MAX_BYTES_LIMIT:
+        raise ValueError(f"max_bytes must be between 1 and {MAX_BYTES_LIMIT}, not {max_bytes}")
+    with open_root(root) as root_fd:
+        opened = open_inside(root, root_fd, path)
+        try:
+            if opened.is_dir:
+                raise IsADirectoryError(
+                    f"{shown(path)} is a directory, not a regular file: read_file reads "
+                    "regular files only (grep lists what a directory holds)"
+                )
+            if not opened.is_file:  # a FIFO would block a read forever, a device never end
+                raise ValueError(
+                    f"{shown(path)} is {kind_of(opened.mode)}, not a regular file: read_file "
+                    "reads regular files only"
+                )
+            return _read(opened.fd, path, start_line, max_lines, max_bytes)
+        finally:
+            os.close(opened.fd)
+
+
+def _read(fd: int, path: str, start_line: int, max_lines: int, max_bytes: int) -> str:
+    """The numbered lines, read `_CHUNK` bytes at a time. Each kept line costs its number, a
+    TAB, a newline and its bytes out of `max_bytes`, so the answer (before the cut marker)
+    holds at most `max_bytes` characters however short the lines."""
     lines: list[str] = []
-    with target.open(encoding="utf-8", errors="replace") as handle:
-        for number, line in enumerate(handle, start=1):
-            if number >= start_line + max_lines:
+    parts: list[bytes] = []  # the line being kept, so far, without its newline
+    number, left, scanned = 1, max_bytes, 0
+    last = start_line + max_lines - 1
+    while number <= last:
+        chunk = os.read(fd, _CHUNK)
+        if not chunk:
+            break
+        scanned += len(chunk)
+        position = 0
+        while position < len(chunk) and number <= last:
+            end = chunk.find(b"\n", position)
+            stop = len(chunk) if end < 0 else end
+            if number >= start_line:
+                if not parts:  # a new line: its number, TAB and newline
+                    left -= len(f"{number:6}") + 2
+                    if left < 0:
+                        lines.append(f"[cut: max_bytes={max_bytes} reached; {_read_on(number)}]")
+                        return "\n".join(lines)
+                part = chunk[position:stop]
+                if len(part) > left:
+                    parts.append(part[:left])
+                    lines.append(_numbered(number, parts, cut=True))
+                    lines.append(
+                        f"[cut: max_bytes={max_bytes} reached inside line {number}; "
+                        f"{_read_on(number + 1)}, or read line {number} with a larger max_bytes "
+                        f"(at most {MAX_BYTES_LIMIT})]"
+                    )
+                    return "\n".join(lines)
+                left -= len(part)
+                parts.append(part)
+            if end < 0:
                 break
             if number >= start_line:
-                lines.append(f"{number:6}\t{line.rstrip()}")
+                lines.append(_numbered(number, parts))
+            number += 1
+            position = end + 1
+        if number < start_line and scanned >= MAX_SCAN_BYTES:
+            raise ValueError(
+                f"{shown(path)} has fewer than {start_line} lines in its first {MAX_SCAN_BYTES} "
+                "bytes: read_file looks no further for start_line; grep for what you need"
+            )
+    if parts:  # the last line, without a newline at the end of the file
+        lines.append(_numbered(number, parts))
     return "\n".join(lines)
 
 
-def grep_files(root: Path, pattern: str, path: str, glob: str, max_results: int) -> list[str]:
-    try:
-        regex = re.compile(pattern)
-    except re.error as error:
-        raise ValueError(f"pattern is not a valid regular expression: {error}") from None
-    start = resolve_inside(root, path)
-    matches: list[str] = []
-    for file in _files(root, start, glob):
-        relative = file.relative_to(root).as_posix()
-        for number, line in _grep_file(file, regex, max_results - len(matches)):
-            matches.append(f"{relative}:{number}:{line}")
-        if len(matches) >= max_results:
-            break
-    return matches
+def _read_on(number: int) -> str:
+    return f"to read on, call read_file again with start_line={number}"
 
 
-def _grep_file(file: Path, regex: re.Pattern[str], limit: int) -> list[tuple[int, str]]:
-    """Up to `limit` matching lines of one file, cut to `_MAX_LINE`, read a line at a time.
-
-    Nothing from a file that is too large, unreadable, or binary: a NUL byte, or bytes that
-    are not UTF-8 anywhere in it. That is why the file is read to its end even once `limit`
-    is reached; the size cap keeps that cheap.
-    """
-    found: list[tuple[int, str]] = []
-    try:
-        if file.stat().st_size > MAX_GREP_BYTES:
-            return []
-        with file.open(encoding="utf-8") as handle:
-            for number, line in enumerate(handle, start=1):  # newlines are universal: \n
-                if "\x00" in line:
-                    return []
-                text = line.rstrip("\n")
-                if len(found) < limit and regex.search(text):
-                    found.append((number, text[:_MAX_LINE]))
-    except (UnicodeDecodeError, OSError):
-        return []  # binary or unreadable files hold nothing to grep
-    return found
-
-
-def _files(root: Path, start: Path, glob: str) -> list[Path]:
-    if start.is_file():
-        return [start]
-    found: list[Path] = []
-    for directory, subdirs, names in os.walk(start):
-        subdirs[:] = sorted(d for d in subdirs if d not in _SKIP_DIRS)
-        for name in sorted(names):
-            if not fnmatch.fnmatch(name, glob):
-                continue
-            file = Path(directory, name)
-            try:
-                resolve_inside(root, str(file.relative_to(root)))
-            except PermissionError:
-                continue  # a link out of the root is skipped, never followed
-            found.append(file)
-    return found
+def _numbered(number: int, parts: list[bytes], *, cut: bool = False) -> str:
+    """One line as returned; a line cut inside a character drops the partial character."""
+    data = b"".join(parts)
+    parts.clear()
+    if cut:
+        text = codecs.getincrementaldecoder("utf-8")(errors="replace").decode(data)
+    else:
+        text = data.decode("utf-8", errors="replace").rstrip()
+    return f"{number:6}\t{text}"
