@@ -1,16 +1,26 @@
 """The trace redacts values before serialising them, so every line stays valid JSON, numbers
-stay numbers, and a secret is caught however JSON would have escaped it."""
+stay numbers, and a secret is caught however JSON would have escaped it: credential-named
+fields in any notation, secret-shaped strings, in every field of every event, in linear time."""
 
 from __future__ import annotations
 
+import base64
 import json
+import string
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from skilldeck.errors import RunError
+from skilldeck.events import EventKind
 from skilldeck.run.trace import REDACTED, Tracer, redact, redact_value
+from skilldeck.testing import Turn
+from tests.lab_skill import MINI, NANO, PLANNER
 
 ESCAPED_SECRET = 'pa"ss\\word99'
 
@@ -222,3 +232,370 @@ def test_without_a_path_nothing_is_written_and_the_event_is_returned_raw(
     event = Tracer("run_test").emit("binding", text="sk-abcdefghijklmnopqrstu", call_id="c1")
     assert event.data == {"text": "sk-abcdefghijklmnopqrstu"}
     assert event.call_id == "c1"
+
+
+# -- credential-named fields, in every notation ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("login with password=hunter2 now", f"login with password={REDACTED} now"),
+        ("passwd: x", f"passwd: {REDACTED}"),
+        ("secret=abc123 and more", f"secret={REDACTED} and more"),
+        ("api_key=AAAbbb111", f"api_key={REDACTED}"),
+        ("token=xyz789", f"token={REDACTED}"),
+        ('{"password": "x", "user": "bob"}', f'{{"password": "{REDACTED}", "user": "bob"}}'),
+        ("{'password': 'hunter2', 'n': 3}", f"{{'password': '{REDACTED}', 'n': 3}}"),
+        ('{\\"password\\": \\"pa ss\\"}', f'{{\\"password\\": \\"{REDACTED}\\"}}'),
+        ("PASSWORD=x", f"PASSWORD={REDACTED}"),
+        ("export DB_PASSWORD=s3cr3t", f"export DB_PASSWORD={REDACTED}"),
+        ("GITHUB_TOKEN = abc", f"GITHUB_TOKEN = {REDACTED}"),
+        ("x-api-key: abcdef", f"x-api-key: {REDACTED}"),
+        ("client_secret: 'abc'", f"client_secret: '{REDACTED}'"),
+        ("f(password='a b c')", f"f(password='{REDACTED}')"),
+        ('if password == "hunter2":', f'if password == "{REDACTED}":'),
+        ("https://h.example/cb?token=abc&x=1", f"https://h.example/cb?token={REDACTED}&x=1"),
+        ("https://h.example/?passphrase=abc", f"https://h.example/?passphrase={REDACTED}"),
+        (
+            "aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+            f"aws_secret_access_key = {REDACTED}",
+        ),
+        (
+            '"AWS_SECRET_ACCESS_KEY": "wJalrXUtnFEMI/K7MDENG"',
+            f'"AWS_SECRET_ACCESS_KEY": "{REDACTED}"',
+        ),
+        ("Authorization: Basic dXNlcjpwYXNz", f"Authorization: Basic {REDACTED}"),
+        ("authorization: bearer abc", f"authorization: bearer {REDACTED}"),
+        ('"Authorization": "Token abc"', f'"Authorization": "{REDACTED}"'),
+        ("ValueError: token=abc123 rejected", f"ValueError: token={REDACTED} rejected"),
+    ],
+)
+def test_a_credential_named_field_is_redacted_in_every_notation(text: str, expected: str) -> None:
+    assert redact(text, []) == expected
+
+
+def test_password_values_are_redacted_even_when_they_look_plain() -> None:
+    assert redact("password=123456 pin", []) == f"password={REDACTED} pin"
+    assert redact("Authorization: true", []) == f"Authorization: {REDACTED}"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "the token budget",
+        "password reset link",
+        "Password:",
+        "tokens: 5000, max_output_tokens=200",
+        "max_token: 4096",
+        "API_TOKEN_TTL=3600",
+        "secret: false",
+        "token_mode=disabled",
+        "the bearer instruments",
+        "Bearer of bad news",
+        "a basic example of basic functionality, basic test",
+        "cost 0.00123 tokens 123456 at 1.5e+10",
+        "keyboard=us monkey=banana sort_key=name",
+        "password_hash stored; see password-reset.md",
+        "secret=[redacted]",
+    ],
+)
+def test_ordinary_text_next_to_credential_words_is_left_alone(text: str) -> None:
+    assert redact(text, []) == text
+
+
+@pytest.mark.parametrize(
+    ("secret", "kept"),
+    [
+        ("bearer abcdef123456", ""),
+        ("BEARER AbCdEfGhIjKl", ""),
+        ("basic dXNlcjpwYXNz", "basic "),
+        ("eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0In0.SflKxwRJSMeKKF2QT4fw", ""),
+        ("eyJhbGciOiJub25lIn0.eyJzdWIiOiIxIn0.", ""),
+        ("AKIAIOSFODNN7EXAMPLE", ""),
+        ("ASIAY34FZKBOKMUTVV7A", ""),
+        ("xoxb-1234567890-abcdefghij", ""),
+        ("sk_live_abcdefghijklmnop1234", ""),
+        ("rk_test_abcdefghijklmnop1234", ""),
+        ("whsec_abcdefghijklmnop1234", ""),
+        ("AIzaSyA1234567890abcdefghijklmnopqrstuv", ""),
+        ("https://hooks.slack.com/services/T000/B000/XXXX", "https://"),
+    ],
+)
+def test_more_secret_shapes_are_redacted_with_their_surroundings_kept(
+    secret: str, kept: str
+) -> None:
+    assert redact(f"before {secret} after", []) == f"before {kept}{REDACTED} after"
+
+
+def test_a_private_key_given_as_a_field_is_redacted_whole() -> None:
+    text = "private_key=-----BEGIN PRIVATE KEY-----\nMIIEvQ\n-----END PRIVATE KEY-----\nnext"
+    assert redact(text, []) == f"private_key={REDACTED}\nnext"
+
+
+def test_a_value_under_a_credential_named_key_is_redacted_whole() -> None:
+    value = {
+        "password": 123456,
+        "token": 5,
+        "Authorization": "Basic x",
+        "DB_PASSWORD": "hunter2",
+        "max_token": "4096",
+        "tokens": "all of them",
+        "creds": {"api_key": "abc", "input_tokens": 9},
+        "credentials": ["abc", {"user": "bob"}, 7],
+    }
+    assert redact_value(value, []) == {
+        "password": REDACTED,
+        "token": 5,
+        "Authorization": REDACTED,
+        "DB_PASSWORD": REDACTED,
+        "max_token": "4096",
+        "tokens": "all of them",
+        "creds": {"api_key": REDACTED, "input_tokens": 9},
+        "credentials": [REDACTED, {"user": REDACTED}, 7],
+    }
+
+
+# -- any secret, anywhere in any event -------------------------------------------------------
+
+TOKEN_CHARS = string.ascii_letters + string.digits
+SEPARATORS = [" ", "\n", "\t", ", ", "; ", "(", ")", "'", '"', " | "]
+FIELD_NAMES = [
+    "password",
+    "passwd",
+    "DB_PASSWORD",
+    "passphrase",
+    "secret",
+    "client_secret",
+    "api_key",
+    "x-api-key",
+    "apikey",
+    "token",
+    "access_token",
+    "GITHUB_TOKEN",
+    "aws_secret_access_key",
+    "AWS_SECRET_ACCESS_KEY",
+    "private_key",
+    "Authorization",
+]
+NOTATIONS = [
+    "{name}={value}",
+    "{name}: {value}",
+    "{name} = {value}",
+    '"{name}": "{value}"',
+    "'{name}': '{value}'",
+    "{name}='{value}'",
+    "https://h.example/p?{name}={value}&page=2",
+]
+Secret = tuple[str, str]  # (the text written, the part that must never appear)
+
+
+def tokens(min_size: int, max_size: int, alphabet: str = TOKEN_CHARS) -> st.SearchStrategy[str]:
+    return st.text(alphabet, min_size=min_size, max_size=max_size)
+
+
+@st.composite
+def field_secrets(draw: st.DrawFn) -> Secret:
+    # "k" first: a value such as `1234` under `token` is a number, kept on purpose.
+    value = "k" + draw(tokens(7, 30, TOKEN_CHARS + "-_./+~"))
+    name = draw(st.sampled_from(FIELD_NAMES))
+    name = draw(st.sampled_from([name, name.lower(), name.upper()]))
+    return draw(st.sampled_from(NOTATIONS)).format(name=name, value=value), value
+
+
+@st.composite
+def bearer_secrets(draw: st.DrawFn) -> Secret:
+    token = draw(tokens(8, 40, TOKEN_CHARS + "-._~+/")) + "7"
+    word = draw(st.sampled_from(["Bearer", "bearer", "BEARER", "bEaReR"]))
+    return f"{word} {token}", token
+
+
+@st.composite
+def basic_secrets(draw: st.DrawFn) -> Secret:
+    pair = f"{draw(tokens(1, 12))}:{draw(tokens(1, 20))}"
+    credential = base64.b64encode(pair.encode()).decode()
+    prefix = draw(st.sampled_from(["Authorization: Basic ", "basic ", "Basic "]))
+    return prefix + credential, credential
+
+
+@st.composite
+def jwt_secrets(draw: st.DrawFn) -> Secret:
+    chars = TOKEN_CHARS + "-_"
+    jwt = f"eyJ{draw(tokens(4, 40, chars))}.eyJ{draw(tokens(4, 80, chars))}."
+    jwt += draw(tokens(0, 43, chars))
+    return jwt, jwt
+
+
+@st.composite
+def aws_secrets(draw: st.DrawFn) -> Secret:
+    key_id = draw(st.sampled_from(["AKIA", "ASIA"])) + draw(
+        tokens(16, 16, string.ascii_uppercase + string.digits)
+    )
+    return key_id, key_id
+
+
+@st.composite
+def pem_secrets(draw: st.DrawFn) -> Secret:
+    body = "MII" + draw(tokens(20, 60, TOKEN_CHARS + "+/"))
+    kind = draw(st.sampled_from(["", "RSA ", "EC ", "OPENSSH "]))
+    pem = f"-----BEGIN {kind}PRIVATE KEY-----\n{body}\n-----END {kind}PRIVATE KEY-----"
+    return pem, body
+
+
+@st.composite
+def vendor_secrets(draw: st.DrawFn) -> Secret:
+    prefix = draw(
+        st.sampled_from(
+            ["sk-proj-", "ghp_", "github_pat_", "xoxb-", "xoxp-", "sk_live_", "rk_test_"]
+        )
+    )
+    secret = prefix + draw(tokens(24, 40))
+    return secret, secret
+
+
+@st.composite
+def userinfo_secrets(draw: st.DrawFn) -> Secret:
+    userinfo = f"{draw(tokens(1, 10))}:{draw(tokens(8, 20))}"
+    return f"https://{userinfo}@db.example/x", userinfo
+
+
+SECRETS = st.one_of(
+    field_secrets(),
+    bearer_secrets(),
+    basic_secrets(),
+    jwt_secrets(),
+    aws_secrets(),
+    pem_secrets(),
+    vendor_secrets(),
+    userinfo_secrets(),
+)
+FILLER = st.text(max_size=40)
+
+
+def place(where: str, text: str) -> tuple[EventKind, dict[str, Any]]:
+    """An event whose field `where` holds `text`, among ordinary fields."""
+    nested = {"n": 3, "ok": True, "items": ["plain", 2.5]}
+    if where == "task":
+        return "run_start", {"task": text, "policy": nested}
+    if where == "traceback":
+        return "error", {"traceback": f"Traceback (most recent call last):\nValueError: {text}\n"}
+    if where == "reason":
+        return "escalation", {"from_tier": "nano", "to_tier": "mini", "reason": text}
+    if where == "key":
+        return "binding", {"nested": {**nested, text: "as a key"}}
+    if where == "value":
+        return "binding", {"nested": {**nested, "deep": {"note": text}}}
+    return "model_request", {"list": ["a", {"b": [1, text]}, ("c", text)]}
+
+
+@settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    secret=SECRETS,
+    before=FILLER,
+    after=FILLER,
+    separators=st.tuples(st.sampled_from(SEPARATORS), st.sampled_from(SEPARATORS)),
+    where=st.sampled_from(["task", "traceback", "reason", "key", "value", "list"]),
+)
+def test_no_secret_of_any_family_anywhere_in_an_event_reaches_the_trace(
+    tmp_path: Path,
+    secret: Secret,
+    before: str,
+    after: str,
+    separators: tuple[str, str],
+    where: str,
+) -> None:
+    written, hidden = secret
+    kind, data = place(where, before + separators[0] + written + separators[1] + after)
+    trace = tmp_path / "run.jsonl"
+    tracer = Tracer("run_test", path=trace)
+    tracer.emit(kind, **data)
+    tracer.close()
+    text = trace.read_text(encoding="utf-8")
+    json.loads(text)  # still one valid JSON line
+    assert hidden not in text
+    assert json.dumps(hidden)[1:-1] not in text
+
+
+@pytest.mark.slow
+@settings(max_examples=20_000, deadline=None)
+@given(secret=SECRETS, before=FILLER, after=FILLER, sep=st.sampled_from(SEPARATORS))
+def test_no_secret_of_any_family_survives_redaction_at_length(
+    secret: Secret, before: str, after: str, sep: str
+) -> None:
+    written, hidden = secret
+    redacted = redact_value({"field": [before + sep + written + sep + after]}, [])
+    assert hidden not in json.dumps(redacted, ensure_ascii=False)
+
+
+def test_a_real_run_writes_no_secret_from_its_task_a_handler_error_or_an_escalation(
+    server: Any, make_runner: Callable[..., Any], tmp_path: Path
+) -> None:
+    jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.SflKxwRJSMeKKF2QT4fwpMeJf36POk6y"
+    in_task = ["hunter2task", "dXNlcjpwYXNz", jwt, "AKIAIOSFODNN7EXAMPLE"]
+    in_error = ["abc123token", "lowercaseBearer99", "wJalrXUtnFEMI/K7MDENG/bPxRfiCY"]
+    in_reason = ["s3cr3tInTheAnswer", "ASIAY34FZKBOKMUTVV7A"]
+    task = (
+        f"Deploy with password={in_task[0]} and header Authorization: Basic {in_task[1]}; "
+        f"session {in_task[2]}, key id {in_task[3]}"
+    )
+    error = (
+        f'token={in_error[0]} refused (sent "bearer {in_error[1]}"), '
+        f"aws_secret_access_key={in_error[2]}"
+    )
+    server.script(
+        [
+            Turn.function_calls(
+                [("lab__fail", {"message": error}), ("lab__label", {"text": "cheap pills"})]
+            ),
+            Turn.message("done"),
+        ],
+        model=PLANNER,
+    )
+    server.script([Turn.json({"label": f"secret: {in_reason[0]} {in_reason[1]}"})], model=NANO)
+    server.script([Turn.json({"label": "spam"})], model=MINI)
+    trace = tmp_path / "run.jsonl"
+    result = make_runner(trace=trace).run_sync(task)
+    text = trace.read_text(encoding="utf-8")
+    events = [json.loads(line) for line in text.splitlines()]
+    kinds = {event["kind"] for event in events}
+    assert {"run_start", "error", "escalation", "run_end"} <= kinds
+    assert in_reason[0] in result.calls[1].escalations[0]  # the run itself keeps the truth
+    for secret in in_task + in_error + in_reason:
+        assert secret not in text, secret
+    [start] = [event for event in events if event["kind"] == "run_start"]
+    assert start["task"].startswith(f"Deploy with password={REDACTED} and header")
+
+
+# -- linear time -----------------------------------------------------------------------------
+
+MEGABYTE = 1_000_000
+ADVERSARIAL = {
+    "scheme-like runs": "a." * (MEGABYTE // 2),
+    "dashed runs": "eyJ-" * (MEGABYTE // 4),
+    "names without values": "password=" * (MEGABYTE // 9),
+    "unclosed quotes": 'token="' * (MEGABYTE // 7),
+    "escaped quotes": 'secret=\\"' * (MEGABYTE // 9),
+    "a long number that is not one": "token=" + "1" * MEGABYTE + "x",
+    "schemes and colons": "a://" + "x:a" * (MEGABYTE // 3),
+    "bearer words": "Bearer bearer " * (MEGABYTE // 14),
+    "basic words": "basic " * (MEGABYTE // 6),
+    "a long base64 run": "basic " + "A" * MEGABYTE + "!",
+    "jwt-like segments": "eyJa.eyJa." * (MEGABYTE // 10),
+    "query prefixes": "?" + "a-" * (MEGABYTE // 2),
+    "key headers": "-----BEGIN " * (MEGABYTE // 11),
+    "one letter": "a" * MEGABYTE,
+    "blanks after a name": "password" + " " * MEGABYTE,
+    "a bit of everything": "password: Basic token=bearer eyJ. https://a.b@ ?key" * (MEGABYTE // 50),
+}
+
+
+@pytest.mark.parametrize("name", list(ADVERSARIAL))
+def test_redaction_of_a_megabyte_of_adversarial_text_is_linear_time(name: str) -> None:
+    # About 0.3 s here; a pattern that backtracks over a megabyte takes far longer (the scheme
+    # of a URL took 103 s over 200 kB of `a.a.a...`, quadratic), so the bound can be generous.
+    text = ADVERSARIAL[name]
+    started = time.perf_counter()
+    redact(text, ["some-secret-value"])
+    assert time.perf_counter() - started < 5.0
