@@ -354,6 +354,124 @@ def test_malformed_body_raises_the_clients_json_decode_error(
         client.responses.create(model=PLANNER, input="x")
 
 
+def cause_chain(error: BaseException) -> list[BaseException]:
+    chain: list[BaseException] = []
+    current: BaseException | None = error
+    while current is not None:
+        chain.append(current)
+        current = current.__cause__ or current.__context__
+    return chain
+
+
+def test_reset_fault_resets_the_connection_mid_response_and_leaves_the_turn_for_the_retry(
+    server: FakeResponsesServer,
+) -> None:
+    server.fail(Fault.reset())
+    server.script([Turn.message("after the reset")])
+
+    with server.client(max_retries=0) as once, pytest.raises(openai.APIConnectionError) as caught:
+        once.responses.create(model=PLANNER, input="x")
+    with server.client(max_retries=1) as twice:
+        server.fail(Fault.reset())
+        assert twice.responses.create(model=PLANNER, input="x").output_text == "after the reset"
+
+    assert any(isinstance(cause, ConnectionResetError) for cause in cause_chain(caught.value))
+    first, second, third = server.requests
+    assert (first.fault, first.turn, first.usage) == (Fault.reset(), None, None)
+    assert (second.fault, third.turn) == (Fault.reset(), Turn.message("after the reset"))
+
+
+def test_truncated_fault_sends_less_body_than_its_content_length_then_closes(
+    server: FakeResponsesServer,
+) -> None:
+    server.fail(Fault.truncated())
+
+    with server.client(max_retries=0) as once, pytest.raises(openai.APIConnectionError) as caught:
+        once.responses.create(model=PLANNER, input="x")
+
+    messages = [str(cause) for cause in cause_chain(caught.value)]
+    assert any("without sending complete message body" in message for message in messages)
+    assert server.requests[0].usage is None
+    assert server.pending_turns() == 0
+
+
+@pytest.mark.parametrize(
+    ("defect", "input_tokens", "output_tokens"),
+    [("text", "lots", "lots"), ("negative", -13, -1), ("missing", None, None)],
+)
+def test_malformed_usage_fault_answers_the_next_turn_with_usage_that_is_no_count(
+    server: FakeResponsesServer,
+    client: openai.OpenAI,
+    defect: Any,
+    input_tokens: Any,
+    output_tokens: Any,
+) -> None:
+    server.fail(Fault.malformed_usage(defect), model=PLANNER)
+    server.script([Turn.message("hi")], model=PLANNER)
+
+    body = client.post("/responses", body={"model": PLANNER, "input": "x"}, cast_to=dict)
+
+    assert body["output"][0]["content"][0]["text"] == "hi"
+    usage = body.get("usage")
+    assert (usage or {}).get("input_tokens") == input_tokens
+    assert (usage or {}).get("output_tokens") == output_tokens
+    assert ("usage" in body) is (defect != "missing")
+    (request,) = server.requests
+    assert request.usage == usage
+    assert request.turn == Turn.message("hi")
+    assert request.fault == Fault.malformed_usage(defect)
+    assert server.pending_turns() == 0
+
+
+def test_malformed_usage_of_an_unknown_kind_is_refused_when_scripted() -> None:
+    with pytest.raises(ValueError, match="'text', 'negative' or 'missing'"):
+        Fault.malformed_usage("zero")  # type: ignore[arg-type]
+
+
+def test_wrong_content_type_fault_sends_a_complete_json_body_as_another_type(
+    server: FakeResponsesServer, client: openai.OpenAI
+) -> None:
+    server.fail(Fault.wrong_content_type("text/html"))
+    server.script([Turn.message("hi")])
+
+    raw = client.responses.with_raw_response.create(model=PLANNER, input="x")
+
+    assert raw.headers["content-type"] == "text/html"
+    body = json.loads(raw.text)
+    assert body["output"][0]["content"][0]["text"] == "hi"
+    assert body["usage"] == server.requests[0].usage
+    assert body["usage"]["input_tokens"] > 0
+
+
+def test_a_fault_given_its_turn_answers_with_it_and_leaves_the_script(
+    server: FakeResponsesServer, client: openai.OpenAI
+) -> None:
+    server.set_responder(
+        lambda request: Fault.malformed_usage("text", turn=Turn.message("from the fault"))
+    )
+    server.script([Turn.message("scripted")])
+    server.fail(Fault.malformed_usage("negative", turn=Turn.message("queued")))
+
+    first = client.post("/responses", body={"model": PLANNER, "input": "x"}, cast_to=dict)
+
+    assert first["output"][0]["content"][0]["text"] == "queued"
+    assert client.responses.create(model=PLANNER, input="x").output_text == "scripted"
+    third = client.post("/responses", body={"model": PLANNER, "input": "x"}, cast_to=dict)
+    assert third["output"][0]["content"][0]["text"] == "from the fault"
+    assert third["usage"]["output_tokens"] == "lots"
+
+
+def test_a_fault_that_answers_a_turn_with_a_fault_next_says_so_and_is_not_retried(
+    server: FakeResponsesServer, client: openai.OpenAI
+) -> None:
+    server.script([Fault.wrong_content_type(), Fault.status(500)])
+
+    with pytest.raises(openai.InternalServerError, match="script a Turn after it"):
+        client.responses.create(model=PLANNER, input="x")
+
+    assert len(server.requests) == 1
+
+
 def test_authorization_header_is_never_recorded(
     server: FakeResponsesServer, client: openai.OpenAI
 ) -> None:

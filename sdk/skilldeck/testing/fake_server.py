@@ -27,17 +27,26 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
-from skilldeck.testing.http_plumbing import Reply, ResponsesHTTPServer, invalid_request, json_reply
+from skilldeck.testing.http_plumbing import (
+    Reply,
+    ResponsesHTTPServer,
+    invalid_request,
+    json_reply,
+    no_certificates,
+    no_retry_error,
+)
 from skilldeck.testing.response_body import (
+    fault_reply,
     input_pieces,
     normalize_input,
     response_object,
     shared_prefix_length,
-    status_error,
+    spoiled_usage,
     unanswered_tool_call,
+    unsupported,
 )
-from skilldeck.testing.script import Fault, RecordedRequest, Responder, Turn
-from skilldeck.testing.wire import JSONDict, error_body
+from skilldeck.testing.script import Fault, RecordedRequest, Responder, Turn, peak_concurrency
+from skilldeck.testing.wire import JSONDict
 from skilldeck.tokens import count_tokens
 
 if TYPE_CHECKING:
@@ -151,29 +160,33 @@ class FakeResponsesServer:
 
     def client(self, *, max_retries: int = 2, timeout: float = 10.0, **options: Any) -> OpenAI:
         """A real `openai.OpenAI` pointed at this server, with a fake key."""
-        from openai import OpenAI
+        from openai import DefaultHttpxClient, OpenAI
 
-        return OpenAI(
-            base_url=self.url,
-            api_key="test-key",
-            max_retries=max_retries,
-            timeout=timeout,
-            **options,
-        )
+        return OpenAI(**self._options(max_retries, timeout, options, DefaultHttpxClient))
 
     def async_client(
         self, *, max_retries: int = 2, timeout: float = 10.0, **options: Any
     ) -> AsyncOpenAI:
         """A real `openai.AsyncOpenAI` pointed at this server, with a fake key."""
-        from openai import AsyncOpenAI
+        from openai import AsyncOpenAI, DefaultAsyncHttpxClient
 
-        return AsyncOpenAI(
-            base_url=self.url,
-            api_key="test-key",
-            max_retries=max_retries,
-            timeout=timeout,
+        return AsyncOpenAI(**self._options(max_retries, timeout, options, DefaultAsyncHttpxClient))
+
+    def _options(
+        self, max_retries: int, timeout: float, options: dict[str, Any], http: Any
+    ) -> dict[str, Any]:
+        """A client's settings. Its HTTP client (`http`, unless one is given) trusts no
+        certificate: the fake is plain HTTP, and loading the system's store takes ~0.1 s per
+        client, more than most tests."""
+        if "http_client" not in options:
+            options["http_client"] = http(verify=no_certificates())
+        return {
+            "base_url": self.url,
+            "api_key": "test-key",
+            "max_retries": max_retries,
+            "timeout": timeout,
             **options,
-        )
+        }
 
     # ---- scripting
 
@@ -225,18 +238,9 @@ class FakeResponsesServer:
 
     def max_concurrency(self, *, model: str | None = None) -> int:
         """The largest number of requests (to `model`, if given) that were in flight at once."""
-        events: list[tuple[float, int]] = []
-        for request in self.requests:
-            if model is not None and request.model != model:
-                continue
-            events.append((request.started_at, 1))
-            events.append((math.inf if request.ended_at is None else request.ended_at, -1))
-        events.sort()  # at equal times an end (-1) sorts before a start: touching is not overlap
-        peak = current = 0
-        for _, delta in events:
-            current += delta
-            peak = max(peak, current)
-        return peak
+        return peak_concurrency(
+            request for request in self.requests if model is None or request.model == model
+        )
 
     # ---- request handling (called from the handler threads)
 
@@ -261,21 +265,9 @@ class FakeResponsesServer:
         return reply
 
     def _answer(self, record: RecordedRequest) -> Reply:
-        body = record.body
-        if not record.model:
-            return invalid_request(
-                400,
-                "Missing required parameter: 'model'.",
-                code="missing_required_parameter",
-                param="model",
-            )
-        if body.get("stream"):
-            return invalid_request(
-                400,
-                "The fake Responses server does not stream; send stream=false.",
-                code="unsupported_value",
-                param="stream",
-            )
+        refusal = unsupported(record)
+        if refusal is not None:
+            return refusal
         with self._lock:
             previous_id = record.previous_response_id
             if previous_id is not None:
@@ -295,52 +287,74 @@ class FakeResponsesServer:
             if problem is not None:
                 return invalid_request(400, problem, param="input")
 
-        action = self._next_action(record.model)
+        action = self._resolve(record, self._next_action(record.model))
+        if isinstance(action, Fault):
+            record.fault = action
+            if not action.answers_a_turn:
+                self._sleep(action.seconds if action.kind == "timeout" else self.latency)
+                return fault_reply(record, action)
+            kind = action.kind
+            action = action.turn or self._resolve(record, self._next_action(record.model, False))
+            if isinstance(action, Fault):
+                action = no_retry_error(
+                    f"Fault {kind!r} answers with the next turn for model '{record.model}', "
+                    "and the next answer is a Fault: script a Turn after it, or give it turn=.",
+                    "fake_server_no_turn",
+                )
+        if isinstance(action, Reply):
+            return action
+        record.turn = action
+        self._sleep(self.latency if action.latency is None else action.latency)
+        response = self._build_response(record, action)
+        fault = record.fault
+        if fault is not None and fault.usage is not None:
+            response = spoiled_usage(response, fault.usage)
+        with self._lock:
+            record.response_id = response["id"]
+            record.usage = response.get("usage")
+            if record.store:
+                self._store[response["id"]] = _Stored(
+                    response, [*record.conversation, *response["output"]]
+                )
+        reply = json_reply(200, response)
+        reply.content_type = "application/json" if fault is None else fault.content_type
+        return reply
+
+    def _resolve(self, record: RecordedRequest, action: Turn | Fault | Responder | None) -> Any:
+        """The turn or fault that answers `record` (a responder asked), or the error `Reply`
+        that says why there is none."""
         if action is not None and not isinstance(action, Turn | Fault):
             try:
                 action = action(record)
             except Exception as exc:
-                return self._no_retry_error(
+                return no_retry_error(
                     f"The fake server's responder raised {type(exc).__name__}: {exc}",
                     "fake_server_responder_error",
                 )
             if not isinstance(action, Turn | Fault):
-                return self._no_retry_error(
+                return no_retry_error(
                     f"The fake server's responder returned {action!r}, not a Turn or a Fault.",
                     "fake_server_responder_error",
                 )
         if action is None:
-            return self._no_retry_error(
+            return no_retry_error(
                 f"FakeResponsesServer has no scripted turn left for model '{record.model}' "
                 f"(request #{record.index}); add one with server.script([...], model=...) "
                 "or server.set_responder(...).",
                 "fake_server_no_turn",
             )
-        if isinstance(action, Fault):
-            record.fault = action
-            return self._fault_reply(action)
-        record.turn = action
-        self._sleep(self.latency if action.latency is None else action.latency)
-        response = self._build_response(record, action)
-        with self._lock:
-            record.response_id = response["id"]
-            record.usage = response["usage"]
-            if record.store:
-                self._store[response["id"]] = _Stored(
-                    response, [*record.conversation, *response["output"]]
-                )
-        return json_reply(200, response)
+        return action
 
-    def _next_action(self, model: str) -> Turn | Fault | Responder | None:
+    def _next_action(self, model: str, faults: bool = True) -> Turn | Fault | Responder | None:
         with self._lock:
-            for key in (model, None):
-                faults = self._faults.get(key)
-                if faults:
-                    queued = faults[0]
+            for key in (model, None) if faults else ():
+                queue = self._faults.get(key)
+                if queue:
+                    queued = queue[0]
                     if queued.remaining is not None:
                         queued.remaining -= 1
                         if queued.remaining == 0:
-                            faults.popleft()
+                            queue.popleft()
                     return queued.fault
             for key in (model, None):
                 script = self._scripts.get(key)
@@ -350,22 +364,6 @@ class FakeResponsesServer:
                 if responder is not None:
                     return responder
         return None
-
-    def _no_retry_error(self, message: str, code: str) -> Reply:
-        # A scripting mistake: retrying would only repeat it, slowly, and hide the message.
-        return json_reply(
-            500, error_body(message, "server_error", code=code), {"x-should-retry": "false"}
-        )
-
-    def _fault_reply(self, fault: Fault) -> Reply:
-        if fault.kind == "timeout":
-            self._sleep(fault.seconds)
-            return Reply(0, b"", drop=True)
-        self._sleep(self.latency)
-        if fault.kind == "malformed":
-            return Reply(200, b'{"id": "resp_malformed", "object": "respo')
-        payload, headers = status_error(fault)
-        return json_reply(fault.status_code, payload, headers)
 
     def _sleep(self, seconds: float) -> None:
         if seconds > 0:

@@ -11,11 +11,13 @@ import contextlib
 import json
 import socket
 import socketserver
+import ssl
+import struct
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Literal
 
 from skilldeck.testing.wire import JSONDict, compact_json, error_body, new_id
 
@@ -26,6 +28,8 @@ __all__ = [
     "RetrieveResponse",
     "invalid_request",
     "json_reply",
+    "no_certificates",
+    "no_retry_error",
 ]
 
 # Headers that carry credentials: a recorded request must never hold a secret, even a fake one,
@@ -37,12 +41,18 @@ _SECRET_HEADERS = frozenset(
 
 @dataclass
 class Reply:
-    """What to send back: a status and a JSON body, or nothing at all (`drop`)."""
+    """What to send back: a status and a JSON body, or nothing at all (`drop`).
+
+    `cut` sends the head, with the whole body's Content-Length, and half the body, then ends
+    the connection: closed (`"truncate"`) or reset (`"reset"`, a TCP RST).
+    """
 
     status: int
     body: bytes
     headers: dict[str, str] = field(default_factory=dict)
     drop: bool = False  # close the connection without answering
+    content_type: str = "application/json"
+    cut: Literal["truncate", "reset"] | None = None
 
 
 def json_reply(status: int, payload: JSONDict, headers: dict[str, str] | None = None) -> Reply:
@@ -54,6 +64,21 @@ def invalid_request(
 ) -> Reply:
     """An `invalid_request_error` reply: how the service refuses a request it cannot serve."""
     return json_reply(status, error_body(message, "invalid_request_error", code=code, param=param))
+
+
+def no_retry_error(message: str, code: str) -> Reply:
+    """A 500 that tells the client not to retry: the fake's answer to a scripting mistake,
+    which retrying would only repeat, slowly, hiding the message."""
+    return json_reply(
+        500, error_body(message, "server_error", code=code), {"x-should-retry": "false"}
+    )
+
+
+def no_certificates() -> ssl.SSLContext:
+    """A TLS context that trusts no certificate at all, for the clients of the fake: it serves
+    plain HTTP on 127.0.0.1, and the default context loads the system's certificate store,
+    ~0.1 s for each client a test makes."""
+    return ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
 
 
 #: `POST /v1/responses`: the parsed JSON body and the request's headers, lower-cased.
@@ -111,6 +136,8 @@ class _Handler(BaseHTTPRequestHandler):
     wbufsize = -1
     disable_nagle_algorithm = True
     server: ResponsesHTTPServer
+    #: Set by a `Reply` cut with `"reset"`: end the connection with a TCP RST.
+    reset_on_finish = False
 
     def setup(self) -> None:
         super().setup()
@@ -118,6 +145,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def finish(self) -> None:
         try:
+            if self.reset_on_finish:
+                self._reset()
             super().finish()
         finally:
             self.server.track(self.connection, open_=False)
@@ -180,15 +209,31 @@ class _Handler(BaseHTTPRequestHandler):
         if reply.drop:
             self.close_connection = True
             return
+        body = reply.body if reply.cut is None else reply.body[: len(reply.body) // 2]
         try:
             self.send_response(reply.status)
-            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Type", reply.content_type)
             self.send_header("Content-Length", str(len(reply.body)))
             self.send_header("x-request-id", new_id("req"))
             for key, value in reply.headers.items():
                 self.send_header(key, value)
             self.end_headers()
-            self.wfile.write(reply.body)
+            self.wfile.write(body)
             self.wfile.flush()
         except OSError:  # the client gave up (its timeout) and closed the connection
             self.close_connection = True
+            return
+        if reply.cut is not None:
+            self.close_connection = True
+            self.reset_on_finish = reply.cut == "reset"
+
+    def _reset(self) -> None:
+        """Abort the connection: with a zero linger time, closing the last reference to the
+        socket sends a TCP RST instead of a FIN. Done in `finish()`, once the handler has
+        flushed: `finish()` then skips the closed files, and closing the socket again (by
+        the server) is a no-op."""
+        with contextlib.suppress(OSError):
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        self.wfile.close()
+        self.rfile.close()
+        self.connection.close()

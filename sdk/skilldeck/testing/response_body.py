@@ -15,18 +15,22 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
-from skilldeck.testing.script import Fault, RecordedRequest, Turn, TurnItem
+from skilldeck.testing.http_plumbing import Reply, invalid_request, json_reply
+from skilldeck.testing.script import Fault, RecordedRequest, Turn, TurnItem, UsageDefect
 from skilldeck.testing.wire import JSONDict, compact_json, error_body, new_id
 from skilldeck.tokens import count_tokens
 
 __all__ = [
     "count_input_tokens",
+    "fault_reply",
     "input_pieces",
     "normalize_input",
     "response_object",
     "shared_prefix_length",
+    "spoiled_usage",
     "status_error",
     "unanswered_tool_call",
+    "unsupported",
 ]
 
 _ERROR_KINDS: dict[int, tuple[str, str | None, str]] = {
@@ -93,6 +97,25 @@ def normalize_input(raw: Any) -> list[Any]:
     return list(raw) if isinstance(raw, list) else [raw]
 
 
+def unsupported(record: RecordedRequest) -> Reply | None:
+    """The refusal of a request the fake cannot serve at all (no model, or streaming)."""
+    if not record.model:
+        return invalid_request(
+            400,
+            "Missing required parameter: 'model'.",
+            code="missing_required_parameter",
+            param="model",
+        )
+    if record.body.get("stream"):
+        return invalid_request(
+            400,
+            "The fake Responses server does not stream; send stream=false.",
+            code="unsupported_value",
+            param="stream",
+        )
+    return None
+
+
 def unanswered_tool_call(conversation: list[Any]) -> str | None:
     """OpenAI's check: every function call needs an output, every output a call."""
     calls: list[str] = []
@@ -113,6 +136,24 @@ def unanswered_tool_call(conversation: list[Any]) -> str | None:
     return None
 
 
+#: The body a cut reply (`Fault.reset`, `Fault.truncated`) sends half of; no turn is used up.
+_CUT = Turn.message("This response is cut short by a fault.")
+
+
+def fault_reply(record: RecordedRequest, fault: Fault) -> Reply:
+    """The reply of a fault that replaces the answer (once its wait, if any, is over)."""
+    if fault.kind == "timeout":
+        return Reply(0, b"", drop=True)
+    if fault.kind == "malformed":
+        return Reply(200, b'{"id": "resp_malformed", "object": "respo')
+    if fault.kind in ("reset", "truncated"):
+        reply = json_reply(200, response_object(record, _CUT, input_tokens=0, cached_tokens=0))
+        reply.cut = "reset" if fault.kind == "reset" else "truncate"
+        return reply
+    payload, headers = status_error(fault)
+    return json_reply(fault.status_code, payload, headers)
+
+
 def status_error(fault: Fault) -> tuple[JSONDict, dict[str, str]]:
     """The error body and headers of a `Fault.status`, worded as OpenAI words that status."""
     type_, code, message = _ERROR_KINDS.get(
@@ -125,6 +166,22 @@ def status_error(fault: Fault) -> tuple[JSONDict, dict[str, str]]:
         headers["retry-after"] = str(math.ceil(fault.retry_after))
     text = fault.message or message or f"Fake error {fault.status_code}."
     return error_body(text, type_, code=code), headers
+
+
+def spoiled_usage(response: JSONDict, defect: UsageDefect) -> JSONDict:
+    """`response` with its usage spoiled as `Fault.malformed_usage` says: every count the
+    text `"lots"`, every count negative (at most -1), or no `usage` key at all."""
+    if defect == "missing":
+        return {key: value for key, value in response.items() if key != "usage"}
+
+    def spoil(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {key: spoil(inner) for key, inner in value.items()}
+        if isinstance(value, int):
+            return "lots" if defect == "text" else -max(value, 1)
+        return value
+
+    return {**response, "usage": spoil(response.get("usage"))}
 
 
 def response_object(

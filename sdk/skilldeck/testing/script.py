@@ -9,13 +9,22 @@ harnesses use these names without starting a server.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from skilldeck.testing.wire import JSONDict, compact_json
 
-__all__ = ["Fault", "RecordedRequest", "Responder", "Turn", "TurnItem"]
+__all__ = [
+    "Fault",
+    "RecordedRequest",
+    "Responder",
+    "Turn",
+    "TurnItem",
+    "UsageDefect",
+    "peak_concurrency",
+]
 
 
 @dataclass(frozen=True)
@@ -96,15 +105,28 @@ class Turn:
         return replace(self, incomplete_reason=reason)
 
 
+#: How `Fault.malformed_usage` spoils the usage of its answer.
+UsageDefect = Literal["text", "negative", "missing"]
+
+
 @dataclass(frozen=True)
 class Fault:
-    """Something the service does wrong to one request, instead of answering a turn."""
+    """Something the service does wrong to one request.
 
-    kind: Literal["status", "timeout", "malformed"]
+    Most faults replace the answer (an error status, a stall, a broken or cut body, a reset
+    connection) and leave the scripted turns where they are, so a retry gets the turn. Two
+    deliver a turn, badly: `malformed_usage` and `wrong_content_type` answer with `turn`, or
+    with the next turn scripted for the model (or its responder's), which they consume.
+    """
+
+    kind: Literal["status", "timeout", "malformed", "reset", "truncated", "usage", "content_type"]
     status_code: int = 500
     message: str | None = None
     retry_after: float | None = None
     seconds: float = 0.0
+    usage: UsageDefect | None = None
+    content_type: str = "application/json"
+    turn: Turn | None = None
 
     @classmethod
     def status(
@@ -117,14 +139,49 @@ class Fault:
 
     @classmethod
     def timeout(cls, seconds: float = 60.0) -> Fault:
-        """Hold the request for `seconds`, then drop the connection without a reply. Make it
-        longer than the client's timeout; `stop()` releases held requests early."""
+        """A stall: hold the request for `seconds`, then drop the connection without a reply.
+        Make it longer than the client's timeout; `stop()` releases held requests early."""
         return cls("timeout", seconds=seconds)
 
     @classmethod
     def malformed(cls) -> Fault:
-        """A 200 whose body is truncated JSON."""
+        """A 200 whose body is truncated JSON (its Content-Length is honest)."""
         return cls("malformed", status_code=200)
+
+    @classmethod
+    def reset(cls) -> Fault:
+        """Send a 200's head and half its body, then reset the connection (TCP RST, as a
+        proxy that dies mid-response does). The client sees a connection error."""
+        return cls("reset", status_code=200)
+
+    @classmethod
+    def truncated(cls) -> Fault:
+        """Announce a 200 body's full Content-Length, send half of it, then close the
+        connection: the client sees the body end early."""
+        return cls("truncated", status_code=200)
+
+    @classmethod
+    def malformed_usage(cls, usage: UsageDefect = "text", *, turn: Turn | None = None) -> Fault:
+        """Answer a turn (`turn`, or the next one scripted) with usage that is not a count of
+        tokens: `"text"` reports every count as `"lots"`, `"negative"` as minus the real
+        count (at most -1), `"missing"` sends no `usage` at all. The request's recorded
+        `usage` is what was sent (None when missing)."""
+        if usage not in ("text", "negative", "missing"):
+            raise ValueError(f"usage must be 'text', 'negative' or 'missing', not {usage!r}")
+        return cls("usage", status_code=200, usage=usage, turn=turn)
+
+    @classmethod
+    def wrong_content_type(
+        cls, content_type: str = "text/plain", *, turn: Turn | None = None
+    ) -> Fault:
+        """Answer a turn (`turn`, or the next one scripted) with a complete, valid JSON body
+        sent as `content_type` instead of `application/json`."""
+        return cls("content_type", status_code=200, content_type=content_type, turn=turn)
+
+    @property
+    def answers_a_turn(self) -> bool:
+        """True for the faults that deliver a turn, badly, rather than replace the answer."""
+        return self.kind in ("usage", "content_type")
 
 
 @dataclass
@@ -133,7 +190,10 @@ class RecordedRequest:
 
     `input` is this request's own items (a string input becomes a user message item);
     `conversation` is what the model sees: the stored context behind `previous_response_id`
-    followed by `input`. `started_at`/`ended_at` are `time.monotonic()` values.
+    followed by `input`. `started_at`/`ended_at` are `time.monotonic()` values. `turn` is set
+    when a turn's whole response was sent, and `usage` is the usage that response carried
+    (spoiled by `Fault.malformed_usage`): what a client can account for. A fault that replaces
+    the answer leaves both None and is in `fault`.
     """
 
     index: int
@@ -216,3 +276,18 @@ class RecordedRequest:
 #: Builds the answer to a request no script covers (a `Simulator` is one); it runs on the
 #: server's handler threads, concurrently for concurrent requests.
 Responder = Callable[[RecordedRequest], Turn | Fault]
+
+
+def peak_concurrency(requests: Iterable[RecordedRequest]) -> int:
+    """The largest number of `requests` that were in flight at once (one not ended yet counts
+    as in flight for good)."""
+    events: list[tuple[float, int]] = []
+    for request in requests:
+        events.append((request.started_at, 1))
+        events.append((math.inf if request.ended_at is None else request.ended_at, -1))
+    events.sort()  # at equal times an end (-1) sorts before a start: touching is not overlap
+    peak = current = 0
+    for _, delta in events:
+        current += delta
+        peak = max(peak, current)
+    return peak
