@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Literal
 
 import pytest
@@ -159,9 +160,12 @@ def test_text_that_is_not_json_is_an_error_with_its_position():
     assert [problem.path for problem in error.problems] == ["$"]
 
 
-def test_nan_is_not_json():
-    with pytest.raises(InvalidArguments, match="NaN is not valid JSON"):
-        VALIDATOR.parse('{"x": NaN}')
+@pytest.mark.parametrize("number", ["NaN", "Infinity", "-Infinity", "1e400", "-1e400"])
+def test_a_number_that_is_not_finite_is_refused_at_its_path(number: str):
+    with pytest.raises(InvalidArguments) as caught:
+        VALIDATOR.parse(f'{{"ticket": {{"x": [1, {number}]}}}}')
+    assert [problem.path for problem in caught.value.problems] == ["$.ticket.x[1]"]
+    assert "is not a finite number" in caught.value.problems[0].message
 
 
 @pytest.mark.parametrize(
@@ -243,3 +247,164 @@ def test_jsonschema_is_imported_only_when_arguments_are_first_validated():
 )
 def test_json_path_notation(parts: list[str | int | None], path: str):
     assert json_path(parts) == path
+
+
+# -- issue 9: hostile arguments ---------------------------------------------------------------
+
+
+def test_nesting_a_thousand_levels_deep_is_refused_naming_the_depth_limit():
+    from skilldeck.schema.limits import MAX_ARGUMENT_DEPTH
+
+    raw = '{"tags": ' + "[" * 1000 + "]" * 1000 + "}"
+    with pytest.raises(InvalidArguments) as caught:
+        VALIDATOR.check(raw)
+    [problem] = caught.value.problems
+    assert problem.path == "$"
+    assert f"more than {MAX_ARGUMENT_DEPTH} levels deep" in problem.message
+    assert "line 1, column" in problem.message
+
+
+def test_brackets_inside_strings_do_not_count_towards_the_depth():
+    raw = json.dumps({"ticket": {"title": "[" * 5000 + "{" * 5000}})
+    assert VALIDATOR.parse(raw)["ticket"]["title"].startswith("[[[")
+
+
+def test_a_deep_value_given_directly_is_refused_at_its_path_without_recursion():
+    value: Any = []
+    for _ in range(100_000):
+        value = [value]
+    problems = VALIDATOR.problems({"ticket": value})
+    assert len(problems) == 1
+    assert problems[0].path == "$.ticket" + "[0]" * 63
+    assert "levels deep" in problems[0].message
+
+
+@dataclass
+class TreeNode:
+    name: str
+    children: list[TreeNode] = field(default_factory=list)
+
+
+def test_a_valid_recursive_value_199_levels_deep_is_refused_before_jsonschema_recurses():
+    def tree(root: TreeNode) -> None:
+        pass
+
+    validator = ArgumentValidator(function_schema(tree).parameters)
+    value: dict[str, Any] = {"name": "leaf", "children": None}
+    for _ in range(199):
+        value = {"name": "node", "children": [value]}
+    with pytest.raises(InvalidArguments, match="levels deep"):
+        validator.check(json.dumps({"root": value}))
+    with pytest.raises(InvalidArguments, match="levels deep"):
+        validator.validate({"root": value})
+
+
+def test_nesting_up_to_the_limit_is_accepted():
+    from skilldeck.schema.limits import MAX_ARGUMENT_DEPTH
+
+    def free(value: Any) -> None:
+        pass
+
+    validator = ArgumentValidator(function_schema(free, strict=False).parameters)
+    inner = MAX_ARGUMENT_DEPTH - 1  # the outer object is the first level
+    assert validator.check('{"value": ' + "[" * inner + "]" * inner + "}")
+    with pytest.raises(InvalidArguments, match="levels deep"):
+        validator.check('{"value": ' + "[" * (inner + 1) + "]" * (inner + 1) + "}")
+
+
+def test_a_lone_surrogate_is_refused_at_parse_time_in_every_tool():
+    with pytest.raises(InvalidArguments) as caught:
+        VALIDATOR.parse('{"note": "ab\\ud800", "\\udfffkey": 1}')
+    paths = sorted(problem.path for problem in caught.value.problems)
+    assert paths == ["$.note", '$["\\udfffkey"]']
+    assert all("lone surrogate" in problem.message for problem in caught.value.problems)
+    json.dumps(caught.value.to_output()).encode("utf-8")  # the output itself is valid text
+    assert VALIDATOR.parse('{"note": "\\ud83d\\ude00"}') == {"note": "\U0001f600"}
+
+
+def test_bytes_that_are_not_text_are_refused_with_their_position():
+    with pytest.raises(InvalidArguments, match="byte 9 cannot be decoded"):
+        VALIDATOR.parse(b'{"note": \xff}')
+
+
+def test_an_integer_longer_than_the_limit_is_refused_in_skilldecks_words():
+    with pytest.raises(InvalidArguments, match="has 5000 digits; the limit is 4300"):
+        VALIDATOR.parse('{"n": ' + "9" * 5000 + "}")
+
+
+@pytest.mark.parametrize(
+    ("fmt", "good", "bad"),
+    [
+        ("date-time", "2024-05-01T14:30:00Z", ["tomorrow", "2024-02-30T00:00:00Z", "2024-05-01"]),
+        ("date-time", "2024-05-01T14:30:00.25+02:00", ["2024-05-01T25:00:00Z"]),
+        ("date", "2024-05-01", ["2024-5-1", "20240501", "2024-13-01"]),
+        ("time", "14:30:00Z", ["2pm", "14:61"]),
+        (
+            "uuid",
+            "123e4567-e89b-12d3-a456-426614174000",
+            ["nope", "123e4567e89b12d3a456426614174000"],
+        ),
+        ("email", "ada@example.com", ["ada", "a b@c"]),
+        ("ipv4", "192.0.2.1", ["192.0.2", "999.0.0.1"]),
+        ("ipv6", "2001:db8::1", ["2001:db8:::1"]),
+        ("hostname", "api.example.com", ["-api.example.com", "a..b"]),
+        ("duration", "P1DT2H", ["P", "PT", "1 day"]),
+    ],
+)
+def test_formats_are_checked_at_validation(fmt: str, good: str, bad: list[str]):
+    validator = ArgumentValidator(
+        {
+            "type": "object",
+            "properties": {"value": {"type": "string", "format": fmt}},
+            "required": ["value"],
+            "additionalProperties": False,
+        }
+    )
+    assert validator.problems({"value": good}) == []
+    for value in bad:
+        [problem] = validator.problems({"value": value})
+        assert problem.path == "$.value"
+        assert problem.message.startswith(f"{json.dumps(value)} is not a")
+
+
+@dataclass
+class Span:
+    start: int
+    end: int
+
+    def __post_init__(self) -> None:
+        if self.end < self.start:
+            raise ValueError("end comes before start")
+
+
+def _run_local(arguments: dict[str, Any]) -> dict[str, Any]:
+    """The output a run's call of a local tool sends back to the model."""
+    from skilldeck import Host, Skill
+    from skilldeck.run.runner import Runner
+
+    skill = Skill("cal", "Calendar.")
+
+    @skill.tool
+    def book(when: datetime, span: Span) -> str:
+        """Book a slot."""
+        return when.isoformat()
+
+    result = Runner(Host(discover=False, skills=[skill])).call_sync("cal.book", arguments)
+    [call] = result.calls
+    output: dict[str, Any] = json.loads(call.output or "null")
+    return output
+
+
+def test_a_datetime_that_is_not_one_is_invalid_arguments_in_a_run_not_tool_failed():
+    output = _run_local({"when": "tomorrow", "span": {"start": 1, "end": 2}})
+    assert output["error"] == "invalid_arguments"
+    assert [problem["path"] for problem in output["problems"]] == ["$.when"]
+
+
+def test_a_conversion_error_in_a_run_is_invalid_arguments_with_its_path():
+    output = _run_local({"when": "2024-05-01T09:00:00Z", "span": {"start": 5, "end": 1}})
+    assert output == {
+        "error": "invalid_arguments",
+        "message": "the arguments do not convert to the tool's parameter types (1 problem)",
+        "problems": [{"path": "$.span", "message": "cannot be converted: end comes before start"}],
+    }

@@ -11,13 +11,15 @@ import sys
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from datetime import time as time_of_day
 from typing import Annotated, Any, Generic, Literal, NotRequired, Optional, TypedDict, TypeVar
 
+import annotated_types as at
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
 
 from skilldeck.errors import SchemaError
 from skilldeck.schema.arguments import ArgumentValidator
@@ -786,3 +788,180 @@ def test_python_values_survive_a_trip_through_json(
     arguments = json.loads(json.dumps(_to_json({"labels": labels, "tree": tree, "corner": corner})))
     assert LABELLED_VALIDATOR.problems(arguments) == []
     assert LABELLED.to_python(arguments) == {"labels": labels, "tree": tree, "corner": corner}
+
+
+# -- issue 9: constraints, formats and conversion errors --------------------------------------
+
+
+def _invalid(schema: FunctionSchema, arguments: dict[str, Any]) -> list[tuple[str, str]]:
+    """The (path, message) problems of validating then converting `arguments`."""
+    from skilldeck.errors import InvalidArguments
+
+    try:
+        arguments = ArgumentValidator(schema.parameters).check(json.dumps(arguments))
+        schema.to_python(arguments)
+    except InvalidArguments as error:
+        return [(problem.path, problem.message) for problem in error.problems]
+    return []
+
+
+def test_annotated_field_constraints_are_kept_in_the_schema_and_enforced():
+    def listen(
+        port: Annotated[int, Field(ge=1, le=65536, description="TCP port")],
+        name: Annotated[str, Field(min_length=2, max_length=8, pattern=r"^[a-z]+$")],
+        ratio: Annotated[float, Field(gt=0, lt=1, multiple_of=0.25)] = 0.5,
+        tags: Annotated[list[str], Field(max_length=2)] | None = None,
+    ) -> None:
+        pass
+
+    schema = function_schema(listen)
+    props = schema.parameters["properties"]
+    assert props["port"] == {
+        "type": "integer",
+        "minimum": 1,
+        "maximum": 65536,
+        "description": "TCP port",
+    }
+    assert props["name"] == {
+        "type": "string",
+        "minLength": 2,
+        "maxLength": 8,
+        "pattern": "^[a-z]+$",
+    }
+    assert props["ratio"] == {
+        "type": ["number", "null"],
+        "exclusiveMinimum": 0,
+        "exclusiveMaximum": 1,
+        "multipleOf": 0.25,
+    }
+    assert props["tags"]["maxItems"] == 2
+    assert strict_problems(schema.parameters) == []
+    good = {"port": 8080, "name": "web", "ratio": 0.75, "tags": ["a"]}
+    assert _invalid(schema, good) == []
+    bad = {"port": 0, "name": "Web!", "ratio": 1, "tags": ["a", "b", "c"]}
+    assert [path for path, _ in _invalid(schema, bad)] == ["$.name", "$.port", "$.ratio", "$.tags"]
+    assert _invalid(schema, {**good, "port": 65537}) == [
+        ("$.port", "65537 is greater than the maximum of 65536")
+    ]
+
+
+def test_annotated_types_constraints_are_kept_and_enforced():
+    def pick(
+        count: Annotated[int, at.Interval(ge=1, lt=10)],
+        word: Annotated[str, at.Len(1, 3)],
+        items: Annotated[list[int], at.MinLen(1), at.MaxLen(2)],
+        step: Annotated[int, at.Gt(0), at.Le(5), at.MultipleOf(1)],
+    ) -> None:
+        pass
+
+    schema = function_schema(pick)
+    props = schema.parameters["properties"]
+    assert props["count"] == {"type": "integer", "minimum": 1, "exclusiveMaximum": 10}
+    assert props["word"] == {"type": "string", "minLength": 1, "maxLength": 3}
+    assert props["items"] == {
+        "type": "array",
+        "items": {"type": "integer"},
+        "minItems": 1,
+        "maxItems": 2,
+    }
+    assert props["step"] == {
+        "type": "integer",
+        "exclusiveMinimum": 0,
+        "maximum": 5,
+        "multipleOf": 1,
+    }
+    bad = {"count": 10, "word": "", "items": [], "step": 0}
+    assert [path for path, _ in _invalid(schema, bad)] == ["$.count", "$.items", "$.step", "$.word"]
+
+
+def test_a_constraint_no_schema_keyword_expresses_is_refused_at_declaration():
+    def odd(n: Annotated[int, at.Predicate(lambda n: n % 2 == 1)]) -> None:
+        pass
+
+    def checked(n: Annotated[int, AfterValidator(abs)]) -> None:
+        pass
+
+    def misplaced(name: Annotated[str, Field(ge=1)]) -> None:
+        pass
+
+    with pytest.raises(SchemaError, match=r"annotated_types\.Predicate has no JSON Schema keyword"):
+        function_schema(odd)
+    with pytest.raises(SchemaError, match="AfterValidator has no JSON Schema keyword"):
+        function_schema(checked)
+    with pytest.raises(
+        SchemaError, match=r"a bound \(minimum\) applies to a number, not to string"
+    ):
+        function_schema(misplaced)
+
+
+def test_a_datetime_that_is_not_a_date_time_is_invalid_at_its_path():
+    def remind(when: datetime, day: date, at: time_of_day, ref: uuid.UUID) -> None:
+        pass
+
+    schema = function_schema(remind)
+    assert schema.parameters["properties"]["at"] == {"type": "string", "format": "time"}
+    good = {
+        "when": "2024-05-01T14:30:00Z",
+        "day": "2024-05-01",
+        "at": "09:15:00",
+        "ref": "123e4567-e89b-12d3-a456-426614174000",
+    }
+    assert _invalid(schema, good) == []
+    assert schema.to_python(good)["at"] == time_of_day(9, 15)
+    problems = _invalid(schema, {"when": "tomorrow", "day": "2024-02-30", "at": "noon", "ref": "x"})
+    assert [path for path, _ in problems] == ["$.at", "$.day", "$.ref", "$.when"]
+    assert problems[3][1].startswith('"tomorrow" is not a date-time (RFC 3339')
+
+
+@dataclass
+class Window:
+    start: int
+    end: int
+
+    def __post_init__(self) -> None:
+        if self.end < self.start:
+            raise ValueError("end comes before start")
+
+
+class Account(BaseModel):
+    name: str = Field(min_length=1, max_length=5)
+    tags: list[str] = Field(default_factory=list, max_length=2)
+
+
+def test_every_conversion_error_is_invalid_arguments_with_its_path():
+    def plan(
+        windows: list[Window], by_name: dict[str, Window], groups: set[tuple[int, ...]]
+    ) -> None:
+        pass
+
+    schema = function_schema(plan, strict=False)
+    problems = _invalid(
+        schema,
+        {"windows": [{"start": 1, "end": 2}, {"start": 5, "end": 1}], "by_name": {}, "groups": []},
+    )
+    assert problems == [("$.windows[1]", "cannot be converted: end comes before start")]
+    problems = _invalid(
+        schema, {"windows": [], "by_name": {"odd key": {"start": 2, "end": 1}}, "groups": []}
+    )
+    assert problems == [('$.by_name["odd key"]', "cannot be converted: end comes before start")]
+
+
+def test_a_pydantic_error_is_invalid_arguments_with_the_paths_pydantic_gives():
+    from skilldeck.errors import InvalidArguments
+
+    def open_account(account: Account) -> None:
+        pass
+
+    schema = function_schema(open_account)
+    with pytest.raises(InvalidArguments) as caught:
+        schema.to_python({"account": {"name": "toolong", "tags": ["a", "b", "c"]}})
+    assert [problem.path for problem in caught.value.problems] == [
+        "$.account.name",
+        "$.account.tags",
+    ]
+    assert "at most 5 characters" in caught.value.problems[0].message
+    with pytest.raises(InvalidArguments) as caught:  # without validation first: pydantic speaks
+        schema.to_python({"account": {"name": "\ud800", "tags": None}})
+    assert [problem.path for problem in caught.value.problems] == ["$.account.name"]
+    # through validation, one rule refuses the surrogate first, for this tool as for any other
+    assert _invalid(schema, {"account": {"name": "\ud800", "tags": None}})[0][0] == "$.account.name"

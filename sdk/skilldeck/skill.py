@@ -164,7 +164,8 @@ class Tool:
         }
 
     def to_python(self, arguments: Mapping[str, Any]) -> dict[str, Any]:
-        """Validated JSON arguments as the handler's keyword arguments (models, enums...)."""
+        """Validated JSON arguments as the handler's keyword arguments (models, enums...);
+        whatever fails in conversion is `InvalidArguments` at the path of the value."""
         if self.signature is None:
             return dict(arguments)
         return self.signature.to_python(dict(arguments))

@@ -17,8 +17,11 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from skilldeck.errors import ArgumentProblem, InvalidArguments, SchemaError
+from skilldeck.schema.formats import FORMAT_CHECKS, FORMAT_HINTS
+from skilldeck.schema.limits import decode_arguments, depth_message, value_problems
 
 if TYPE_CHECKING:
+    from jsonschema import FormatChecker
     from jsonschema.exceptions import ValidationError
     from jsonschema.protocols import Validator
 
@@ -28,6 +31,7 @@ __all__ = [
 ]
 
 _PLAIN_KEY = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 #: Long enough to quote a bad value, short enough not to spend the model's tokens on it.
 _MAX_MESSAGE = 300
 
@@ -48,12 +52,11 @@ def json_path(parts: Iterable[str | int | None]) -> str:
         elif _PLAIN_KEY.fullmatch(part):
             out.append(f".{part}")
         else:
-            out.append(f"[{json.dumps(part, ensure_ascii=False)}]")
+            text = json.dumps(part, ensure_ascii=False)
+            if not text.isascii() and _SURROGATE.search(text):
+                text = json.dumps(part)  # a lone surrogate, written as the JSON escape it was
+            out.append(f"[{text}]")
     return "".join(out)
-
-
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not valid JSON")
 
 
 class ArgumentValidator:
@@ -70,52 +73,64 @@ class ArgumentValidator:
         return self._schema
 
     def parse(self, raw: str | bytes) -> dict[str, Any]:
-        """Decode the `arguments` string of a function call; it must hold a JSON object.
+        """Decode the `arguments` string of a function call; it must hold a JSON object that
+        keeps the rules of every tool (`skilldeck.schema.limits`): at most
+        `MAX_ARGUMENT_DEPTH` levels deep, finite numbers, no lone surrogates.
 
         Blank text counts as `{}`: a tool without parameters may be called with no arguments.
+        Depth is measured on the text, before the decoder recurses into it.
         """
         if not raw or not raw.strip():
             return {}
-        try:
-            value = json.loads(raw, parse_constant=_reject_constant)
-        except ValueError as error:
-            where = (
-                f" at line {error.lineno}, column {error.colno}"
-                if isinstance(error, json.JSONDecodeError)
-                else ""
-            )
-            reason = error.msg if isinstance(error, json.JSONDecodeError) else str(error)
-            message = f"the arguments are not valid JSON: {reason}{where}"
-            raise InvalidArguments(message, [ArgumentProblem("$", message)]) from None
+        value = decode_arguments(raw)
         if not isinstance(value, dict):
             message = f"the arguments must be a JSON object, not {_json_kind(value)}"
             raise InvalidArguments(message, [ArgumentProblem("$", message)])
+        located, _ = value_problems(value)
+        if located:
+            problems = _in_order(located)
+            raise InvalidArguments(
+                _summary("the arguments break the limits every tool applies", problems), problems
+            )
         return value
 
     def problems(self, arguments: Any) -> list[ArgumentProblem]:
-        """Every problem with `arguments`, in path order; empty when they are valid."""
-        found: list[tuple[tuple[tuple[int, str], ...], ArgumentProblem]] = []
-        for error in self._validator().iter_errors(arguments):
-            for path, message in _describe(error):
-                key = tuple((part, "") if isinstance(part, int) else (-1, part) for part in path)
-                found.append((key, ArgumentProblem(json_path(path), message)))
-        found.sort(key=lambda item: item[0])
-        return [problem for _, problem in found]
+        """Every problem with `arguments`, in path order; empty when they are valid.
+
+        The rules of every tool come first (`skilldeck.schema.limits`: depth, finite numbers,
+        valid Unicode); a value that breaks them is not shown to jsonschema, which recurses
+        once per level and quotes values in its messages.
+        """
+        located, _ = value_problems(arguments)
+        return _in_order(located) if located else self._schema_problems(arguments)
 
     def validate(self, arguments: Any) -> None:
         """Raise `InvalidArguments` listing every problem, or return quietly."""
-        problems = self.problems(arguments)
-        if problems:
-            count = "1 problem" if len(problems) == 1 else f"{len(problems)} problems"
-            raise InvalidArguments(
-                f"the arguments do not match the tool's parameters ({count})", problems
-            )
+        self._raise(self.problems(arguments))
 
     def check(self, raw: str | bytes) -> dict[str, Any]:
         """Parse and validate a function call's `arguments` string in one step."""
         arguments = self.parse(raw)
-        self.validate(arguments)
+        self._raise(self._schema_problems(arguments))  # `parse` has applied the rules
         return arguments
+
+    def _schema_problems(self, arguments: Any) -> list[ArgumentProblem]:
+        try:
+            return _in_order(
+                [
+                    item
+                    for error in self._validator().iter_errors(arguments)
+                    for item in _describe(error)
+                ]
+            )
+        except RecursionError:  # a caller whose own stack is nearly exhausted
+            return [ArgumentProblem("$", depth_message())]
+
+    @staticmethod
+    def _raise(problems: list[ArgumentProblem]) -> None:
+        if problems:
+            message = _summary("the arguments do not match the tool's parameters", problems)
+            raise InvalidArguments(message, problems)
 
     def _validator(self) -> Validator:
         if self._compiled is None:
@@ -127,8 +142,33 @@ class ArgumentValidator:
             except InvalidSchema as error:
                 where = json_path(list(error.absolute_path))
                 raise SchemaError(f"not a valid JSON Schema: {error.message}", path=where) from None
-            self._compiled = Draft202012Validator(self._schema)
+            self._compiled = Draft202012Validator(self._schema, format_checker=_format_checker())
         return self._compiled
+
+
+def _in_order(located: Iterable[tuple[list[str | int], str]]) -> list[ArgumentProblem]:
+    """Problems sorted by path: names before indexes, each in order."""
+    found: list[tuple[tuple[tuple[int, str], ...], ArgumentProblem]] = []
+    for path, message in located:
+        key = tuple((part, "") if isinstance(part, int) else (-1, part) for part in path)
+        found.append((key, ArgumentProblem(json_path(path), message)))
+    found.sort(key=lambda item: item[0])
+    return [problem for _, problem in found]
+
+
+def _summary(what: str, problems: list[ArgumentProblem]) -> str:
+    count = "1 problem" if len(problems) == 1 else f"{len(problems)} problems"
+    return f"{what} ({count})"
+
+
+def _format_checker() -> FormatChecker:
+    """skilldeck's own checks of the formats it knows (`skilldeck.schema.formats`)."""
+    from jsonschema import FormatChecker
+
+    checker = FormatChecker(formats=())
+    for name, check in FORMAT_CHECKS.items():
+        checker.checks(name)(check)
+    return checker
 
 
 def _describe(error: ValidationError) -> list[tuple[list[str | int], str]]:
@@ -176,6 +216,12 @@ def _message(error: ValidationError) -> str:
         return f"expected {' or '.join(map(str, names))}, got {_json_text(instance)}"
     if keyword == "enum":
         return f"{_json_text(instance)} is not one of {_json_text(error.validator_value)}"
+    if keyword == "format":
+        hint = FORMAT_HINTS.get(str(error.validator_value))
+        name = str(error.validator_value)
+        article = "an" if name in ("email", "ipv4", "ipv6") else "a"
+        expected = f"{article} {name}" + (f" ({hint})" if hint else "")
+        return f"{_json_text(instance)} is not {expected}"
     if keyword == "const":
         return f"expected {_json_text(error.validator_value)}, got {_json_text(instance)}"
     return error.message

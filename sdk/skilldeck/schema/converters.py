@@ -2,6 +2,11 @@
 
 The builder makes one converter per annotation at declaration time; a call's arguments are then
 converted by walking those closures, with no type inspection per call.
+
+A conversion can still fail after validation (a dataclass's `__post_init__` refuses a value, a
+set is given unhashable items, a pydantic validator says no), and the model must hear where, as
+it does for a schema problem: every container converter turns a failure inside it into
+`InvalidArguments` whose paths start at the container, so the paths grow as the error rises.
 """
 
 from __future__ import annotations
@@ -10,6 +15,8 @@ import enum
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol, TypeAlias
 
+from skilldeck.errors import ArgumentProblem, InvalidArguments
+from skilldeck.schema.arguments import json_path
 from skilldeck.schema.refs import JSONSchema, resolve_ref
 
 Converter: TypeAlias = Callable[[Any], Any]
@@ -22,8 +29,50 @@ class Missing(enum.Enum):
 MISSING = Missing.MISSING
 
 
+#: Long enough to say what a converter refused, short enough for a model's context.
+_MAX_REASON = 300
+
+
 def to_float(value: Any) -> Any:
     return float(value) if type(value) is int else value
+
+
+def conversion_error(error: Exception, part: str | int | None = None) -> InvalidArguments:
+    """`error`, raised while converting the value at `part` of a container (or at the value
+    itself when `part` is None), as `InvalidArguments` with paths from the container."""
+    if isinstance(error, InvalidArguments):
+        problems = list(error.problems)
+    else:
+        problems = [ArgumentProblem("$", failure_reason(error))]
+    if part is not None:
+        prefix = json_path([part])
+        problems = [ArgumentProblem(prefix + item.path[1:], item.message) for item in problems]
+    count = "1 problem" if len(problems) == 1 else f"{len(problems)} problems"
+    return InvalidArguments(
+        f"the arguments do not convert to the tool's parameter types ({count})", problems
+    )
+
+
+def failure_reason(error: BaseException) -> str:
+    """What a converter's exception says, as one line the model can read."""
+    text = " ".join(str(error).split()) or type(error).__name__
+    text = text.encode("utf-8", "backslashreplace").decode("utf-8")  # no lone surrogates
+    if not isinstance(error, ValueError | TypeError):
+        text = f"{type(error).__name__}: {text}"
+    reason = f"cannot be converted: {text}"
+    return reason if len(reason) <= _MAX_REASON else reason[: _MAX_REASON - 1] + "…"
+
+
+def checked(convert: Converter) -> Converter:
+    """`convert`, its failures turned into `InvalidArguments` at the value's own path."""
+
+    def run(value: Any) -> Any:
+        try:
+            return convert(value)
+        except Exception as error:
+            raise conversion_error(error) from None
+
+    return run
 
 
 def apply_converter(convert: Converter | None, value: Any) -> Any:
@@ -32,42 +81,75 @@ def apply_converter(convert: Converter | None, value: Any) -> Any:
 
 def sequence_converter(container: Any, item: Converter | None) -> Converter | None:
     if item is None:
-        return None if container is list else container
-    if container is list:
-        return lambda values: [item(value) for value in values]
-    return lambda values: container(item(value) for value in values)
+        return None if container is list else checked(container)  # set() of unhashable items
+
+    def convert(values: Any) -> Any:
+        out = []
+        for index, value in enumerate(values):
+            try:
+                out.append(item(value))
+            except Exception as error:
+                raise conversion_error(error, index) from None
+        return out if container is list else container(out)
+
+    return convert if container is list else checked(convert)
 
 
 def tuple_converter(items: list[Converter | None]) -> Converter:
-    return lambda values: tuple(
-        apply_converter(convert, value) for convert, value in zip(items, values, strict=True)
-    )
+    def convert(values: Any) -> Any:
+        out = []
+        for index, (item, value) in enumerate(zip(items, values, strict=True)):
+            try:
+                out.append(apply_converter(item, value))
+            except Exception as error:
+                raise conversion_error(error, index) from None
+        return tuple(out)
+
+    return checked(convert)
+
+
+def mapping_converter(item: Converter) -> Converter:
+    def convert(values: Mapping[str, Any]) -> Any:
+        out = {}
+        for key, value in values.items():
+            try:
+                out[key] = item(value)
+            except Exception as error:
+                raise conversion_error(error, key) from None
+        return out
+
+    return convert
 
 
 def dataclass_converter(cls: type, fields: list[tuple[str, Converter | None, bool]]) -> Converter:
     def convert(value: Mapping[str, Any]) -> Any:
-        kwargs: dict[str, Any] = {}
-        for name, field_convert, optional in fields:
-            item = value.get(name, MISSING)
-            if item is MISSING or (item is None and optional):
-                continue  # the dataclass applies its default (or default_factory)
-            kwargs[name] = item if field_convert is None else field_convert(item)
-        return cls(**kwargs)
+        kwargs = _fields(value, fields)  # absent: the dataclass applies its default (factory)
+        try:
+            return cls(**kwargs)
+        except Exception as error:  # e.g. a __post_init__ that refuses a value
+            raise conversion_error(error) from None
 
     return convert
 
 
 def typeddict_converter(fields: list[tuple[str, Converter | None, bool]]) -> Converter:
-    def convert(value: Mapping[str, Any]) -> Any:
-        out: dict[str, Any] = {}
-        for name, field_convert, optional in fields:
-            item = value.get(name, MISSING)
-            if item is MISSING or (item is None and optional):
-                continue  # a NotRequired key the model left out, or sent as null
-            out[name] = item if field_convert is None else field_convert(item)
-        return out
+    # A NotRequired key the model left out, or sent as null, stays out.
+    return lambda value: _fields(value, fields)
 
-    return convert
+
+def _fields(
+    value: Mapping[str, Any], fields: list[tuple[str, Converter | None, bool]]
+) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name, field_convert, optional in fields:
+        item = value.get(name, MISSING)
+        if item is MISSING or (item is None and optional):
+            continue
+        try:
+            out[name] = item if field_convert is None else field_convert(item)
+        except Exception as error:
+            raise conversion_error(error, name) from None
+    return out
 
 
 _KIND_OF: dict[type, str] = {

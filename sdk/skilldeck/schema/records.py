@@ -13,11 +13,12 @@ import typing
 from dataclasses import dataclass
 from typing import Any
 
-from skilldeck.errors import SchemaError
+from skilldeck.errors import ArgumentProblem, InvalidArguments, SchemaError
 from skilldeck.schema.arguments import json_path
 from skilldeck.schema.converters import (
     MISSING,
     Converter,
+    conversion_error,
     dataclass_converter,
     null_pruner,
     typeddict_converter,
@@ -120,7 +121,7 @@ def pydantic_schema(
             path=json_path(path),
         ) from None
     schema = original
-    validate: Converter = cls.model_validate
+    validate: Converter = _located_validation(cls.model_validate)
     convert = validate
     if strict:
         try:
@@ -136,6 +137,31 @@ def pydantic_schema(
         pruner = null_pruner(original)
         convert = lambda value: validate(pruner(value))  # noqa: E731
     return _drop_titles(schema), convert
+
+
+def _located_validation(validate: Converter) -> Converter:
+    """pydantic's validation, its `ValidationError` told as `InvalidArguments`, one problem
+    per error at the error's location (pydantic's `loc`), without the input it quotes."""
+
+    def convert(value: Any) -> Any:
+        try:
+            return validate(value)
+        except Exception as error:
+            errors = getattr(error, "errors", None)
+            if not callable(errors):
+                raise conversion_error(error) from None
+            problems = [
+                ArgumentProblem(
+                    json_path(
+                        [part for part in item.get("loc", ()) if isinstance(part, str | int)]
+                    ),
+                    str(item.get("msg", "is not valid")),
+                )
+                for item in errors(include_url=False, include_input=False)
+            ]
+            raise conversion_error(InvalidArguments("", problems)) from None
+
+    return convert
 
 
 def _own_doc(cls: type) -> str | None:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from skilldeck.errors import SchemaError
-from skilldeck.schema.converters import MISSING, Converter
+from skilldeck.schema.converters import MISSING, Converter, conversion_error
 from skilldeck.schema.docstrings import parse_docstring
 from skilldeck.schema.refs import JSONSchema, drop_unused_defs
 from skilldeck.schema.subset import object_schema
@@ -45,7 +45,7 @@ class FunctionSchema:
         Objects become the annotated dataclasses, TypedDicts, enums or pydantic models; arrays
         become tuples or sets where annotated so. A null or missing argument for a parameter
         with a default becomes that default: in strict mode null is how the model says
-        "not given".
+        "not given". A value that does not convert raises `InvalidArguments` at its path.
         """
         kwargs: dict[str, Any] = {}
         for param in self._params:
@@ -56,7 +56,10 @@ class FunctionSchema:
                     continue
                 if value is MISSING:
                     continue
-            kwargs[param.name] = value if param.convert is None else param.convert(value)
+            try:
+                kwargs[param.name] = value if param.convert is None else param.convert(value)
+            except Exception as error:
+                raise conversion_error(error, param.name) from None
         return kwargs
 
 

@@ -17,11 +17,18 @@ from skilldeck.schema.converters import (
     MISSING,
     Converter,
     apply_converter,
+    mapping_converter,
     sequence_converter,
     tuple_converter,
     union_converter,
 )
-from skilldeck.schema.leaves import SchemaNode, json_default, leaf_node, metadata_description
+from skilldeck.schema.leaves import (
+    SchemaNode,
+    constrained,
+    json_default,
+    leaf_node,
+    metadata_description,
+)
 from skilldeck.schema.records import is_pydantic_model, is_record, pydantic_schema, read_record
 from skilldeck.schema.refs import JSONSchema, definition_ref, rename_refs, resolve_ref
 from skilldeck.schema.subset import PathPart, object_schema, with_null
@@ -88,6 +95,7 @@ class SchemaBuilder:
             tp, *metadata = typing.get_args(tp)
             description = metadata_description(metadata)
             node = self.node(tp, where=where, path=path)
+            node.schema = constrained(node.schema, metadata, where=where, path=json_path(path))
             if description:
                 node.description = description
                 node.schema = self._describe(node.schema, description)
@@ -218,8 +226,7 @@ class SchemaBuilder:
             value = self.node(args[1], where=where, path=[*path, None])
             schema["additionalProperties"] = value.schema
             if value.convert is not None:
-                item_convert = value.convert
-                convert = lambda data: {key: item_convert(item) for key, item in data.items()}  # noqa: E731
+                convert = mapping_converter(value.convert)
         return SchemaNode(schema, convert, kinds=frozenset({"object"}))
 
     def _named(self, cls: type, *, where: str, path: list[PathPart]) -> SchemaNode:
