@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from tests.test_host_discovery import GOOD_PLUGIN
+from tests.test_host_discovery import BAD_TOOL_PLUGIN, COPYCAT_PLUGIN, GOOD_PLUGIN
 
 
 def test_plugins_prints_json_with_versions_hooks_skills_and_errors(run_cli) -> None:
@@ -43,11 +43,115 @@ def test_a_broken_plugin_leaves_skills_working_and_is_named(run_cli, make_distri
     make_distribution("skilldeck-broken", "broken_plugin", "raise ImportError('no such lib')\n")
     make_distribution("skilldeck-extra", "extra_plugin", GOOD_PLUGIN)
     result = run_cli("skills")
-    assert result.returncode == 0
+    assert result.returncode == 1
     assert "extra.ping" in result.stdout
     assert "triage.classify" in result.stdout
-    assert "broken_plugin (skilldeck-broken) failed to import" in result.stderr
-    assert "ImportError: no such lib" in result.stderr
+    assert "1 plugin failed to load; their skills are missing above:" in result.stdout
+    assert "broken_plugin (skilldeck-broken) failed to import" in result.stdout
+    assert "ImportError: no such lib" in result.stdout
+
+
+def test_skills_shows_a_plugin_failed_on_a_bad_tool_and_exits_1(run_cli, make_distribution) -> None:
+    make_distribution("skilldeck-notes", "notes_plugin", BAD_TOOL_PLUGIN, "notes")
+    text = run_cli("skills")
+    assert text.returncode == 1, text.stderr
+    assert "code.grep" in text.stdout
+    assert "plugin notes (skilldeck-notes) failed to import: SchemaError: " in text.stdout
+    as_json = run_cli("skills", "--json")
+    assert as_json.returncode == 1
+    entries = {entry["name"]: entry for entry in json.loads(as_json.stdout)}
+    assert entries["code"]["error"] is None
+    assert entries["notes"]["plugin"] == "notes"
+    assert entries["notes"]["tools"] == []
+    assert entries["notes"]["error"].startswith("plugin notes (skilldeck-notes) failed to import")
+    plugins = run_cli("plugins")
+    assert plugins.returncode == 1
+    [notes] = [p for p in json.loads(plugins.stdout) if p["name"] == "notes"]
+    assert notes["errors"][0].startswith("SchemaError: skill notes, tool tag")
+
+
+def test_addressing_a_tool_of_a_failed_plugin_says_it_failed_and_why_with_exit_1(
+    run_cli, make_distribution
+) -> None:
+    make_distribution("skilldeck-notes", "notes_plugin", BAD_TOOL_PLUGIN, "notes")
+    dispatch = run_cli("dispatch", "notes.find", "--args", '{"text": "x"}')
+    assert dispatch.returncode == 1
+    assert "error: no tool 'notes.find': plugin notes (skilldeck-notes) failed to import: " in (
+        dispatch.stderr
+    )
+    assert "dict[str, Any] has free keys" in dispatch.stderr
+    assert "unknown tool" not in dispatch.stderr
+    inspect = run_cli("inspect", "notes")
+    assert inspect.returncode == 1
+    assert "error: no skill 'notes': plugin notes (skilldeck-notes) failed to import" in (
+        inspect.stderr
+    )
+    assert run_cli("inspect", "notes.tag").returncode == 1
+    healthy = run_cli("inspect", "triage.rank", "--json")  # whole, whatever others do
+    assert healthy.returncode == 0
+    assert "notes (skilldeck-notes) failed to import" in healthy.stderr
+    assert run_cli("dispatch", "nothing.at_all").returncode == 2  # no plugin gives it: usage
+
+
+def test_two_plugins_giving_one_skill_are_both_listed_with_how_to_choose(
+    run_cli, make_distribution, tmp_path
+) -> None:
+    make_distribution("skilldeck-copycat", "copycat_plugin", COPYCAT_PLUGIN)
+    result = run_cli("skills")
+    assert result.returncode == 1
+    assert "2 plugins failed to load" in result.stdout
+    assert "triage.classify" not in result.stdout
+    assert 'prefer = {triage = "skilldeck-copycat"} or {triage = "skilldeck-triage"}' in (
+        result.stdout
+    )
+    settings = tmp_path / "skilldeck.toml"
+    settings.write_text('prefer = {triage = "skilldeck-triage"}\n', encoding="utf-8")
+    chosen = run_cli("skills", "--json", env={"SKILLDECK_CONFIG": str(settings)})
+    assert chosen.returncode == 0, chosen.stdout
+    plugins = {entry["name"]: entry["plugin"] for entry in json.loads(chosen.stdout)}
+    assert plugins["triage"] == "triage"
+    assert plugins["copycat-own"] == "copycat_plugin"
+
+
+def test_a_raising_observer_is_warned_of_once_per_plugin_and_traced_every_time(
+    run_cli, make_distribution, tmp_path
+) -> None:
+    make_distribution(
+        "skilldeck-flaky",
+        "flaky_plugin",
+        """
+        from skilldeck import hookimpl
+
+        @hookimpl
+        def skilldeck_event(event):
+            raise ConnectionError("the metrics service is down")
+        """,
+    )
+    trace = tmp_path / "trace.jsonl"
+    result = run_cli("run", "Classify 'the app crashes'", "--offline", "--trace", str(trace))
+    assert result.returncode == 0, result.stderr
+    warnings = [line for line in result.stderr.splitlines() if "flaky_plugin" in line]
+    assert warnings == [
+        "warning: plugin flaky_plugin's skilldeck_event raised ConnectionError: the metrics "
+        "service is down (on a run_start event; said once, a trace records each)"
+    ]
+    records = [json.loads(line) for line in trace.read_text(encoding="utf-8").splitlines()]
+    errors = [record for record in records if record["kind"] == "error"]
+    assert len(errors) == len(records) - len(errors) > 2  # one per event observed
+    assert {(e["plugin"], e["hook"]) for e in errors} == {("flaky_plugin", "skilldeck_event")}
+
+
+def test_load_plugins_env_naming_nothing_installed_warns_with_the_installed_names(
+    run_cli,
+) -> None:
+    result = run_cli("skills", env={"SKILLDECK_LOAD_PLUGINS": "skilldeck-cod"})
+    assert result.returncode == 0
+    assert (
+        "warning: SKILLDECK_LOAD_PLUGINS names skilldeck-cod, which is not the name of an "
+        "installed plugin distribution, so no plugin loads; installed: skilldeck-architect, "
+    ) in result.stderr
+    assert "did you mean skilldeck-code?" in result.stderr
+    assert run_cli("skills", env={"SKILLDECK_LOAD_PLUGINS": ""}).stderr == ""
 
 
 def test_inspect_tool_shows_the_exact_schema_sent(run_cli) -> None:
@@ -107,3 +211,15 @@ def test_plugins_add_commands_and_a_broken_one_only_warns(run_cli, make_distribu
     assert result.stdout.strip() == "hello from a plugin"
     assert "plugin badcmd_plugin failed to add commands: no commands" in result.stderr
     assert "Say hello from a plugin." in run_cli("--help").stdout
+
+
+def test_an_unknown_command_names_the_plugins_that_failed_to_load(
+    run_cli, make_distribution
+) -> None:
+    make_distribution("skilldeck-hello", "hello_plugin", COMMAND_PLUGIN + "\nraise OSError('x')\n")
+    result = run_cli("hello")
+    assert result.returncode == 2
+    assert "warning: plugin hello_plugin (skilldeck-hello) failed to import: OSError: x; " in (
+        result.stderr
+    )
+    assert "command 'hello' may be one it gives" in result.stderr

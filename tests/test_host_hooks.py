@@ -4,6 +4,7 @@ failure must not stop the others; and the packaged catalog arrives as a built-in
 
 from __future__ import annotations
 
+import json
 from collections.abc import Generator, Sequence
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,8 @@ from skilldeck.catalog import defaults
 from skilldeck.catalog.catalog import Catalog
 from skilldeck.catalog.profile import ModelProfile
 from skilldeck.dispatch.call import Call
+from skilldeck.host.hooks import ObserverFailure
+from skilldeck.run.trace import Tracer
 from skilldeck.tiers import Tier
 
 routed = Skill("routed", "Routed by plugins.")
@@ -225,6 +228,45 @@ def test_observers_run_in_pluggys_order_each_on_its_own() -> None:
     [failure] = failures
     assert str(failure) == "broken failed"
     assert failure.__notes__ == ["raised by the skilldeck_event observer of plugin broken"]
+
+
+def test_a_raising_observer_is_named_by_plugin_hook_and_event_to_the_host_app() -> None:
+    heard: list[ObserverFailure] = []
+    host = Host(discover=False)
+    host.register(Watching("broken", [], fail=True), name="broken")
+    host.register(Watching("fine", []), name="fine")
+    host.on_observer_failure = heard.append
+    [failure] = host.notify(Event("call_start", run_id="r1"))
+    assert heard == [failure]
+    assert (failure.plugin, failure.hook, failure.event) == (
+        "broken",
+        "skilldeck_event",
+        "call_start",
+    )
+    assert str(failure) == "plugin broken's skilldeck_event raised RuntimeError: broken failed"
+
+
+def test_a_raising_observer_is_named_by_plugin_and_hook_in_the_trace(tmp_path: Path) -> None:
+    host = Host(discover=False)
+    host.register(Watching("broken", [], fail=True), name="broken")
+    trace = tmp_path / "trace.jsonl"
+    tracer = Tracer("r1", host, trace)
+    tracer.emit("run_start", task="t")
+    tracer.emit("run_end", ok=True)
+    tracer.close()
+    records = [json.loads(line) for line in trace.read_text().splitlines()]
+    errors = [record for record in records if record["kind"] == "error"]
+    assert [record["event"] for record in errors] == ["run_start", "run_end"]
+    assert errors[0] == {
+        "kind": "error",
+        "run_id": "r1",
+        "plugin": "broken",
+        "hook": "skilldeck_event",
+        "event": "run_start",
+        "error": "RuntimeError: broken failed",
+        "observer": "plugin broken's skilldeck_event raised RuntimeError: broken failed "
+        "on a run_start event",
+    }
 
 
 def test_a_failing_command_plugin_is_named_and_the_others_still_add_theirs() -> None:

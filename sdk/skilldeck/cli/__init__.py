@@ -13,8 +13,8 @@ from typing import Any
 
 import click
 
-from skilldeck.cli.output import EXIT_USAGE, error_exit
-from skilldeck.errors import SkilldeckError, UnknownToolError
+from skilldeck.cli.output import EXIT_FAILED, EXIT_USAGE, error_exit
+from skilldeck.errors import PluginNotLoaded, SkilldeckError, UnknownToolError
 
 #: command name -> "module:attribute" under skilldeck.cli
 COMMANDS: dict[str, str] = {
@@ -36,6 +36,7 @@ class SkilldeckGroup(click.Group):
     plugins were imported behind its back (`validate PATH` must import PATH's own code)."""
 
     _plugin_commands_added = False
+    _load_errors: tuple[str, ...] = ()
 
     def _add_plugin_commands(self) -> None:
         if self._plugin_commands_added:
@@ -46,7 +47,9 @@ class SkilldeckGroup(click.Group):
         def on_error(plugin: str, error: BaseException) -> None:
             click.echo(f"warning: plugin {plugin} failed to add commands: {error}", err=True)
 
-        Host().register_commands(self, on_error)
+        host = Host()
+        host.register_commands(self, on_error)
+        self._load_errors = tuple(str(error) for error in host.load_errors)
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         self._add_plugin_commands()
@@ -60,11 +63,16 @@ class SkilldeckGroup(click.Group):
             )
             return command
         self._add_plugin_commands()
-        return self.commands.get(name)
+        found = self.commands.get(name)
+        for error in self._load_errors if found is None else ():  # it may be theirs
+            click.echo(f"warning: {error}; command {name!r} may be one it gives", err=True)
+        return found
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except PluginNotLoaded as error:  # the name was right; the plugin giving it failed
+            error_exit(f"{error}. Run `skilldeck plugins` to see every load error.", EXIT_FAILED)
         except UnknownToolError as error:  # a name given on the command line: usage
             error_exit(f"{error}. Run `skilldeck skills` to list them.", EXIT_USAGE)
         except SkilldeckError as error:

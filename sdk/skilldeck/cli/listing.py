@@ -1,39 +1,82 @@
-"""`skilldeck plugins`, `skilldeck skills` and `skilldeck inspect`: what is installed."""
+"""`skilldeck plugins`, `skilldeck skills` and `skilldeck inspect`: what is installed.
+
+A listing that leaves out a plugin which failed to load would read as the whole truth, so the
+listings show each failed plugin with its error, in their JSON too, and exit 1. `inspect` of a
+healthy skill is whole however other plugins fare, and fails only for a failed plugin's name.
+"""
 
 from __future__ import annotations
 
 import json
+import sys
+import threading
 from typing import Any
 
 import click
 
-from skilldeck.cli.output import EXIT_USAGE, echo_json, error_exit, style, table
+from skilldeck.cli.output import EXIT_FAILED, EXIT_USAGE, echo_json, error_exit, style, table
+from skilldeck.errors import PluginNotLoaded, UnknownToolError
+from skilldeck.host.discovery import LoadError, guessed_skill_names
+from skilldeck.host.hooks import ObserverFailure
 from skilldeck.host.host import Host
-from skilldeck.skill import Skill, Tool
+from skilldeck.skill import API_SEPARATOR, Skill, Tool
 
 
-def load_host() -> Host:
-    """The host of installed plugins; every load error is reported on stderr, by plugin."""
+def load_host(*, warn_load_errors: bool = True) -> Host:
+    """The host of installed plugins. Load errors (unless the command shows them itself) and
+    warnings go to stderr, by plugin; an observer that raises is warned of once per plugin,
+    however many events it fails on (the trace, when written, records every failure)."""
     host = Host()
-    for error in host.load_errors:
-        click.echo(f"{style('warning', fg='yellow')}: {error}", err=True)
+    for error in host.load_errors if warn_load_errors else ():
+        _warn(str(error))
+    for warning in host.warnings:
+        _warn(warning)
+    warned: set[str] = set()
+    lock = threading.Lock()  # observers may be told from several threads of a run
+
+    def warn_once(failure: ObserverFailure) -> None:
+        with lock:
+            if failure.plugin in warned:
+                return
+            warned.add(failure.plugin)
+        from skilldeck.run.trace import redact  # a message as a stranger's code wrote it
+
+        _warn(redact(f"{failure} (on a {failure.event} event; said once, a trace records each)"))
+
+    host.on_observer_failure = warn_once
     return host
+
+
+def _warn(message: str) -> None:
+    click.echo(f"{style('warning', fg='yellow')}: {message}", err=True)
 
 
 @click.command()
 @click.option("--json", "as_json", is_flag=True, default=True, hidden=True)
 def plugins(as_json: bool) -> None:
-    """List installed plugins as JSON: name, version, hooks, skills and load errors."""
-    echo_json([info.to_dict() for info in Host().plugins()])
+    """List installed plugins as JSON: name, version, hooks, skills and load errors.
+
+    Exits 1 when a plugin failed to load (its entry has the errors).
+    """
+    host = load_host(warn_load_errors=False)
+    echo_json([info.to_dict() for info in host.plugins()])
+    _exit_if_failed(host)
 
 
 @click.command()
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def skills(as_json: bool) -> None:
-    """List skills and their tools, with each tool's tier and effort."""
-    host = load_host()
+    """List skills and their tools, with each tool's tier and effort.
+
+    A plugin that failed to load is listed after them with its error, and the exit code is 1;
+    in the JSON it is an entry with `error` set and no tools, named by the skills it registered
+    before failing or else by a guess from its name (healthy entries have `error: null`).
+    """
+    host = load_host(warn_load_errors=False)
     if as_json:
-        echo_json([skill_dict(host, skill) for skill in host.skills.values()])
+        entries = [skill_dict(host, skill) for skill in host.skills.values()]
+        echo_json(entries + [e for error in host.load_errors for e in failed_dicts(error)])
+        _exit_if_failed(host)
         return
     rows = [
         (
@@ -46,10 +89,28 @@ def skills(as_json: bool) -> None:
         for skill in sorted(host.skills.values(), key=lambda s: s.name)
         for tool in skill.tools.values()
     ]
-    if not rows:
+    if rows:
+        click.echo(table(("tool", "tier", "effort", "ceiling", "description"), rows))
+    elif not host.load_errors:
         click.echo("No skills installed. Create one with `skilldeck new NAME`.")
-        return
-    click.echo(table(("tool", "tier", "effort", "ceiling", "description"), rows))
+    if host.load_errors:
+        _echo_failures(host.load_errors, after_table=bool(rows))
+    _exit_if_failed(host)
+
+
+def _echo_failures(errors: list[LoadError], *, after_table: bool) -> None:
+    count = f"{len(errors)} plugin{'s' if len(errors) > 1 else ''}"
+    missing = "; their skills are missing above" if after_table else ""
+    lines = [""] if after_table else []
+    lines += [style(f"{count} failed to load{missing}:", fg="red")]
+    lines += [f"  {error}" for error in errors]
+    lines.append("Fix or uninstall them; `skilldeck plugins` shows what each plugin gave.")
+    click.echo("\n".join(lines))
+
+
+def _exit_if_failed(host: Host) -> None:
+    if host.load_errors:
+        sys.exit(EXIT_FAILED)
 
 
 @click.command("inspect")
@@ -58,7 +119,8 @@ def skills(as_json: bool) -> None:
 def inspect_(name: str, as_json: bool) -> None:
     """Show a skill's or a tool's declaration and the exact schema sent to the model.
 
-    NAME is a skill (`triage`) or a tool (`triage.classify`).
+    NAME is a skill (`triage`) or a tool (`triage.classify`). A name of a plugin that failed
+    to load is answered with its error and exit code 1; a name nobody gives, exit code 2.
     """
     host = load_host()
     if name in host.skills:
@@ -66,16 +128,41 @@ def inspect_(name: str, as_json: bool) -> None:
     elif name in host.tools:
         data = tool_dict(host.tools[name], with_schema=True)
     else:
-        known = ", ".join(sorted([*host.skills, *host.tools])) or "none installed"
-        error_exit(
-            f"no skill or tool named {name!r}; known: {known}. "
-            "Run `skilldeck skills` to list them.",
-            EXIT_USAGE,
-        )
+        try:
+            if "." not in name and API_SEPARATOR not in name:
+                host.skill(name)  # not held: raises, saying whether its plugin failed
+            data = tool_dict(host.tool(name), with_schema=True)  # an API name, `skill__tool`
+        except PluginNotLoaded as error:
+            error_exit(str(error), EXIT_FAILED)
+        except UnknownToolError:
+            known = ", ".join(sorted([*host.skills, *host.tools])) or "none installed"
+            error_exit(
+                f"no skill or tool named {name!r}; known: {known}. "
+                "Run `skilldeck skills` to list them.",
+                EXIT_USAGE,
+            )
     if as_json:
         echo_json(data)
         return
     click.echo(_describe(data))
+
+
+def failed_dicts(error: LoadError) -> list[dict[str, Any]]:
+    """A failed plugin as entries of `skills --json`, shaped like skills with their error: one
+    per skill it registered before failing, or one under a guess from its name."""
+    names = error.skills or tuple(guessed_skill_names(error.plugin, error.distribution))[:1]
+    return [
+        {
+            "name": name,
+            "plugin": error.plugin,
+            "distribution": error.distribution,
+            "description": "",
+            "instructions": "",
+            "tools": [],
+            "error": str(error),
+        }
+        for name in names or (error.plugin,)
+    ]
 
 
 def skill_dict(host: Host, skill: Skill, with_schemas: bool = False) -> dict[str, Any]:
@@ -85,6 +172,7 @@ def skill_dict(host: Host, skill: Skill, with_schemas: bool = False) -> dict[str
         "description": skill.description,
         "instructions": skill.instructions,
         "tools": [tool_dict(tool, with_schemas) for tool in skill.tools.values()],
+        "error": None,
     }
 
 

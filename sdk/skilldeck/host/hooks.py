@@ -14,10 +14,37 @@ plugins take part in a call:
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from types import FrameType, TracebackType
 from typing import Any
 
 import pluggy
+
+from skilldeck.errors import describe
+
+
+@dataclass(frozen=True)
+class ObserverFailure:
+    """An observer that raised: the plugin and hook it is put on, the kind of event it was
+    observing, and the error itself (which also carries a note naming the plugin)."""
+
+    plugin: str
+    hook: str
+    event: str
+    error: BaseException
+
+    def __str__(self) -> str:
+        return f"plugin {self.plugin}'s {self.hook} raised {describe(self.error)}"
+
+    def to_dict(self) -> dict[str, Any]:
+        """The trace's `error` record: `observer` says it all in one line, the rest apart."""
+        return {
+            "plugin": self.plugin,
+            "hook": self.hook,
+            "event": self.event,
+            "error": describe(self.error),
+            "observer": f"{self} on a {self.event} event",
+        }
 
 
 def call_alone(pm: pluggy.PluginManager, plugin: object, hook: str, **kwargs: Any) -> Any:

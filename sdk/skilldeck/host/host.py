@@ -4,6 +4,11 @@ dispatcher.
 Each entry point is loaded and registered on its own, so one broken plugin costs only itself:
 it is reported by name with its error, and every other plugin loads. Finding plugins lives in
 `discovery`, calling their hooks through pluggy in `hooks`, holding their skills in `registry`.
+
+Discovery gathers every plugin's skills before any is held: two plugins that give the same skill
+name are then seen together, and neither gets it by the order of their entry points' names.
+Both fail, each naming the other and the way to choose (the settings' `prefer` table, or
+`SKILLDECK_LOAD_PLUGINS`), unless `prefer` already chose.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from __future__ import annotations
 import os
 import traceback
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import pluggy
@@ -23,9 +29,16 @@ from skilldeck.config import Config, load_config
 from skilldeck.dispatch.call import Call
 from skilldeck.dispatch.dispatcher import Counting, Dispatcher
 from skilldeck.dispatch.policy import Policy
-from skilldeck.errors import DispatchError, PluginError, describe
-from skilldeck.host.discovery import APP, LoadError, PluginInfo, installed_plugins
-from skilldeck.host.hooks import call_alone, call_each, raised_by, whose
+from skilldeck.errors import DispatchError, DuplicateSkillError, PluginError, describe
+from skilldeck.host.discovery import (
+    APP,
+    LoadError,
+    PluginInfo,
+    clash_message,
+    installed_plugins,
+    preferred_claimant,
+)
+from skilldeck.host.hooks import ObserverFailure, call_alone, call_each, raised_by, whose
 from skilldeck.host.registry import Registry
 from skilldeck.skill import Skill, Tool
 
@@ -35,6 +48,15 @@ if TYPE_CHECKING:
 #: Registered by every host before any other plugin, and not listed among `plugins()`: the
 #: packaged catalog arrives the way plugins' models do, and plugins' profiles go on top of it.
 BUILTIN_PLUGINS: tuple[object, ...] = (defaults,)
+
+
+@dataclass
+class _Staged:
+    """A plugin registered with pluggy whose skills are gathered but not yet held."""
+
+    plugin: object
+    info: PluginInfo
+    skills: list[Skill]
 
 
 class Host:
@@ -59,6 +81,11 @@ class Host:
         self.registry = Registry()
         self._info: dict[str, PluginInfo] = {}
         self.load_errors: list[LoadError] = []
+        #: What discovery wants said without anything having failed (a narrowing that names
+        #: no installed distribution); the CLI prints each on stderr.
+        self.warnings: list[str] = []
+        #: Called with each observer failure as it happens (the CLI warns once per plugin).
+        self.on_observer_failure: Callable[[ObserverFailure], None] | None = None
         self._config = config
         self._catalog: Catalog | None = None
         for builtin in BUILTIN_PLUGINS:
@@ -76,51 +103,112 @@ class Host:
         """Load each `skilldeck` entry point on its own; failures become `load_errors`.
 
         `only` names the distributions to load; by default `SKILLDECK_LOAD_PLUGINS` does, and
-        when it is unset every installed plugin loads.
+        when it is unset every installed plugin loads. Every plugin's skills are gathered
+        first, then the names two plugins claim are settled, then the skills are held and the
+        models registered, plugin by plugin in name order.
         """
-        for entry_point, info in installed_plugins(only):
+        found, warnings = installed_plugins(only)
+        self.warnings.extend(warnings)
+        staged: list[_Staged] = []
+        for entry_point, info in found:
             if self.pm.has_plugin(info.name):
                 continue
-            with problems.scoped() as found:
+            with problems.scoped() as declared:
                 try:
                     plugin = entry_point.load()
                 except Exception as error:  # a plugin's import may raise anything
                     self._fail(info, "import", error)
                 else:
-                    self.register(plugin, name=info.name, info=info)
-            info.problems.extend(found)
+                    entry = self._stage(plugin, info)
+                    if entry is not None:
+                        staged.append(entry)
+            info.problems.extend(declared)
+        for entry in self._settle(staged):
+            with problems.scoped() as declared:
+                self._commit(entry)
+            entry.info.problems.extend(declared)
 
     def register(
         self, plugin: object, name: str | None = None, *, info: PluginInfo | None = None
     ) -> bool:
-        """Register a module or object holding hook implementations; False if it failed."""
+        """Register a module or object holding hook implementations; False if it failed.
+
+        A skill name already held is that plugin's failure: the app chose the order."""
         info = info or PluginInfo(name or getattr(plugin, "__name__", None) or repr(plugin))
         if self.pm.has_plugin(info.name) or self.pm.is_registered(plugin):
             raise PluginError(f"a plugin named {info.name!r} is already registered")
+        entry = self._stage(plugin, info)
+        return entry is not None and self._commit(entry)
+
+    def _stage(self, plugin: object, info: PluginInfo) -> _Staged | None:
+        """Register `plugin` with pluggy and gather the skills it gives, holding none yet."""
         try:
             self.pm.register(plugin, name=info.name)
         except Exception as error:  # pluggy rejects hooks with unknown or misspelt arguments
             self._fail(info, "register", error)
-            return False
+            return None
         info.hooks = sorted(
             hook.name for hook in self.pm.get_hookcallers(plugin) or () if hook.name
         )
         self._info[info.name] = info
-        return self._register_skills(plugin, info) and self._register_models(plugin, info)
+        gathered: list[Skill] = []
 
-    def _register_skills(self, plugin: object, info: PluginInfo) -> bool:
         def register(skill: Skill) -> None:
             if not isinstance(skill, Skill):
                 raise PluginError(f"register() takes a skilldeck.Skill, got {type(skill).__name__}")
-            self.registry.add(skill, info.name)
-            info.skills.append(skill.name)
+            if any(other.name == skill.name for other in gathered):
+                raise DuplicateSkillError(f"skill {skill.name!r} is registered twice by it")
+            gathered.append(skill)
 
         try:
             call_alone(self.pm, plugin, "skilldeck_register_skills", register=register)
         except Exception as error:
-            self._fail(info, "register skills", error)
-            return False
-        return True
+            self._fail(info, "register skills", error, [skill.name for skill in gathered])
+            return None
+        return _Staged(plugin, info, gathered)
+
+    def _settle(self, staged: list[_Staged]) -> list[_Staged]:
+        """The staged plugins left once every skill name two or more of them claim is settled:
+        by the settings' `prefer` table when it names one of them, else by none of them
+        getting it, each failing with a message that names the others and how to choose."""
+        claims: dict[str, list[_Staged]] = {}
+        for entry in staged:
+            for skill in entry.skills:
+                claims.setdefault(skill.name, []).append(entry)
+        clashes: dict[str, list[str]] = {}
+        for skill_name, claimants in claims.items():
+            if len(claimants) < 2:
+                continue
+            infos = [entry.info for entry in claimants]
+            winner, note = preferred_claimant(skill_name, infos, lambda: self.config)
+            if winner is not None:
+                for entry in claimants:
+                    if entry.info is not winner:
+                        entry.skills = [s for s in entry.skills if s.name != skill_name]
+                        entry.info.set_aside.append(skill_name)
+                continue
+            message = clash_message(skill_name, infos, note)
+            for entry in claimants:
+                clashes.setdefault(entry.info.name, []).append(message)
+        kept: list[_Staged] = []
+        for entry in staged:
+            if entry.info.name in clashes:
+                error = DuplicateSkillError("; ".join(clashes[entry.info.name]))
+                self._fail(entry.info, "register skills", error, [s.name for s in entry.skills])
+            else:
+                kept.append(entry)
+        return kept
+
+    def _commit(self, entry: _Staged) -> bool:
+        """Hold a staged plugin's skills, then register its models; all or nothing."""
+        for skill in entry.skills:
+            try:
+                self.registry.add(skill, entry.info.name)
+            except DuplicateSkillError as error:  # held by an app's skill or an earlier plugin
+                self._fail(entry.info, "register skills", error, [s.name for s in entry.skills])
+                return False
+            entry.info.skills.append(skill.name)
+        return self._register_models(entry.plugin, entry.info)
 
     def _register_models(self, plugin: object, info: PluginInfo) -> bool:
         if "skilldeck_register_models" not in info.hooks:
@@ -138,19 +226,23 @@ class Host:
             return False
         return True
 
-    def _fail(self, info: PluginInfo, phase: str, error: BaseException) -> None:
+    def _fail(
+        self, info: PluginInfo, phase: str, error: BaseException, claimed: Iterable[str] = ()
+    ) -> None:
         load_error = LoadError(
             plugin=info.name,
             distribution=info.distribution,
             phase=phase,
             error=describe(error),
             detail="".join(traceback.format_exception(error)),
+            skills=tuple(dict.fromkeys([*info.skills, *claimed])),
         )
         self.load_errors.append(load_error)
         info.errors.append(load_error.error)
         # All or nothing: a half-registered plugin would mislead, and its other hooks must not
         # run either.
         self.registry.drop(info.skills, info.name)
+        self.registry.mark_failed(load_error)
         info.skills = []
         self._info[info.name] = info
         plugin = self.pm.get_plugin(info.name)
@@ -260,12 +352,20 @@ class Host:
         """Tell every `skilldeck_event` observer, each plugin on its own in pluggy's order: an
         observer's failure never stops the others, nor the run. Each failure returned carries
         a note naming its plugin."""
-        failures: list[BaseException] = []
+        return [failure.error for failure in self.notify(event)]
+
+    def notify(self, event: Event) -> list[ObserverFailure]:
+        """`emit`, with each failure as a record of its plugin, hook and event (what the trace
+        writes); `on_observer_failure`, when set, hears each one as it happens."""
+        failures: list[ObserverFailure] = []
         for name, error in call_each(self.pm, "skilldeck_event", event=event):
             note = f"raised by the skilldeck_event observer of plugin {name}"
             if note not in getattr(error, "__notes__", ()):  # an error raised again and again
                 error.add_note(note)
-            failures.append(error)
+            failure = ObserverFailure(name, "skilldeck_event", event.kind, error)
+            failures.append(failure)
+            if self.on_observer_failure is not None:
+                self.on_observer_failure(failure)
         return failures
 
     def register_commands(self, cli: Any, on_error: Callable[[str, BaseException], None]) -> None:

@@ -3,6 +3,10 @@
 It knows nothing of pluggy or entry points; the host feeds it. Skills are held by name with the
 plugin that registered them, tools by qualified name (`skill.tool`) and by the API name
 (`skill__tool`) a model calls them by.
+
+It also remembers the plugins that failed, by the skill names they gave before failing and the
+names they are likely to give (`guessed_skill_names`): asking for `code.grep` when the plugin
+of `code` failed to import says so, and why, instead of "unknown tool".
 """
 
 from __future__ import annotations
@@ -10,8 +14,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from skilldeck.errors import DuplicateSkillError, UnknownToolError
-from skilldeck.host.discovery import LOAD_PLUGINS_ENV
+from skilldeck.errors import DuplicateSkillError, PluginNotLoaded, UnknownToolError
+from skilldeck.host.discovery import LOAD_PLUGINS_ENV, LoadError, guessed_skill_names
 from skilldeck.skill import API_SEPARATOR, Skill, Tool
 
 
@@ -23,6 +27,7 @@ class Registry:
         self._plugin_of: dict[str, str] = {}
         self._tools: dict[str, Tool] = {}
         self._by_api_name: dict[str, Tool] = {}
+        self._failed: dict[str, list[LoadError]] = {}
 
     # -- changing it -------------------------------------------------------------------------
 
@@ -52,6 +57,13 @@ class Registry:
                 self._tools.pop(tool.qualified_name, None)
                 self._by_api_name.pop(tool.api_name, None)
 
+    def mark_failed(self, error: LoadError) -> None:
+        """Remember that `error`'s plugin failed, under the skill names it gave and those it is
+        likely to give; a name a working plugin holds is still answered by that plugin."""
+        names = [*error.skills, *guessed_skill_names(error.plugin, error.distribution)]
+        for name in dict.fromkeys(names):
+            self._failed.setdefault(name, []).append(error)
+
     # -- reading it --------------------------------------------------------------------------
 
     @property
@@ -70,14 +82,34 @@ class Registry:
         try:
             return self._skills[name]
         except KeyError:
+            self._raise_if_failed("skill", name)
             raise UnknownToolError(unknown_name("skill", name, self._skills)) from None
 
     def tool(self, name: str) -> Tool:
         """A tool by `skill.tool`, or by the API name `skill__tool` the model calls it by."""
         found = self._tools.get(name) or self._by_api_name.get(name)
         if found is None:
+            bare = "." not in name and API_SEPARATOR not in name  # `select` takes skill names
+            self._raise_if_failed("skill" if bare else "tool", name)
             raise UnknownToolError(unknown_name("tool", name, self._tools))
         return found
+
+    def failures_of(self, name: str) -> list[LoadError]:
+        """The failed plugins that a skill or tool name (`code`, `code.grep`, `code__grep`)
+        would belong to; empty when a working plugin holds it, or no failed one matches."""
+        skill = name.replace(API_SEPARATOR, ".").split(".", 1)[0]
+        if name in self._tools or name in self._by_api_name or skill in self._skills:
+            return []
+        return list(self._failed.get(skill, ()))
+
+    def _raise_if_failed(self, kind: str, name: str) -> None:
+        failures = self.failures_of(name)
+        if failures:
+            reasons = "; ".join(failure_reasons(failures))
+            raise PluginNotLoaded(
+                f"no {kind} {name!r}: {reasons}",
+                plugins=[error.plugin for error in failures],
+            )
 
     def find_tool(self, api_name: str) -> Tool | None:
         """The tool a model's function call names, or None for a name nobody registered."""
@@ -100,6 +132,20 @@ class Registry:
     def response_tools(self, names: Sequence[str] | None = None) -> list[dict[str, Any]]:
         """The Responses API `tools` list for the selected tools."""
         return [tool.response_tool() for tool in self.select(names)]
+
+
+def failure_reasons(failures: Iterable[LoadError]) -> list[str]:
+    """`plugin a (d) failed to import: E`, with the plugins that failed alike in one line (the
+    two sides of a clash fail with the same message)."""
+    alike: dict[tuple[str, str], list[LoadError]] = {}
+    for error in failures:
+        alike.setdefault((error.phase, error.error), []).append(error)
+    lines = []
+    for (phase, reason), errors in alike.items():
+        labels = [f"{e.plugin} ({e.distribution})" if e.distribution else e.plugin for e in errors]
+        plural = "s" if len(labels) > 1 else ""
+        lines.append(f"plugin{plural} {' and '.join(labels)} failed to {phase}: {reason}")
+    return lines
 
 
 def unknown_name(kind: str, name: str, known: Iterable[str]) -> str:
