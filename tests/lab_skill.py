@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import datetime
 import threading
+import time
+import uuid
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -132,3 +136,107 @@ class _Shout:
 
 
 lab.tool(name="shout_later", description="Shout, asynchronously.")(_Shout())
+
+
+# -- handler results (what goes back to the model) -------------------------------------------
+
+
+async def _later(text: str) -> str:
+    return text.upper()
+
+
+@lab.tool
+async def forgot_await(text: str) -> str:
+    """Return a coroutine instead of its value: a forgotten await."""
+    return _later(text)  # type: ignore[return-value]
+
+
+@lab.tool
+def hand_over(text: str) -> Awaitable[str]:
+    """A sync handler that hands async work over: its awaitable is awaited."""
+    return _later(text)
+
+
+@lab.tool
+def opaque(text: str) -> object:
+    """Return an object that is not JSON."""
+    return object()
+
+
+@lab.tool
+def buried_bytes(text: str) -> dict[str, list[object]]:
+    """Return bytes deep inside a JSON-like value."""
+    return {"parts": [text, b"raw"]}
+
+
+@lab.tool
+def stamped(text: str) -> dict[str, object]:
+    """Return a datetime, a date, a UUID and a set: converted by rule."""
+    return {
+        "at": datetime.datetime(2026, 3, 4, 5, 6, 7, tzinfo=datetime.UTC),
+        "on": datetime.date(2026, 3, 4),
+        "id": uuid.UUID(int=7),
+        "tags": {"b", "a"},
+    }
+
+
+@lab.tool
+def miscount(text: str) -> int:
+    """Return text where the annotation promises an int."""
+    return "three"  # type: ignore[return-value]
+
+
+@lab.tool
+def bad_label(text: str) -> Label:
+    """Return a Label whose value its annotation does not allow."""
+    return Label(label="maybe")  # type: ignore[arg-type]
+
+
+# -- handlers that do not keep to their deadline ---------------------------------------------
+
+
+@lab.tool(timeout=0.2)
+async def hog_loop(seconds: float) -> str:
+    """Block the event loop with a sync sleep inside an async handler."""
+    time.sleep(seconds)
+    return "woke"
+
+
+@lab.tool(timeout=0.2)
+async def stubborn(seconds: float) -> str:
+    """Swallow the cancellation the timeout sends, and go on."""
+    try:
+        await asyncio.sleep(30)
+    except asyncio.CancelledError:
+        await asyncio.sleep(seconds)
+    return "kept going"
+
+
+@lab.tool(timeout=0.2)
+async def stubborn_fail(seconds: float) -> str:
+    """Swallow the cancellation, then raise: too late to count as the handler's failure."""
+    try:
+        await asyncio.sleep(30)
+    except asyncio.CancelledError:
+        await asyncio.sleep(seconds)
+    raise ValueError("gave up")
+
+
+#: Set by the test of `late_respond` once its run is over; what the stray handler met.
+LATE_GO = threading.Event()
+LATE_DONE = threading.Event()
+LATE_ERRORS: list[BaseException] = []
+
+
+@lab.tool(tier="nano", output=Label, timeout=0.2)
+def late_respond(ctx: Context, text: str) -> Label:
+    """Overrun its deadline, then ask for the model once the run is over."""
+    LATE_GO.wait(30)
+    try:
+        result: Label = ctx.respond_sync(text)
+        return result
+    except BaseException as error:
+        LATE_ERRORS.append(error)
+        raise
+    finally:
+        LATE_DONE.set()

@@ -385,3 +385,68 @@ def test_a_catalog_without_a_tier_says_so() -> None:
     assert Tier.NANO not in catalog
     with pytest.raises(CatalogError, match="no model for tier nano"):
         catalog.profile(Tier.NANO)
+
+
+# -- numbers that arithmetic would not keep real -----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("line", "problem"),
+    [
+        ("input_price = inf", r"input_price: expected a number, got inf, which is not finite"),
+        ("output_price = nan", r"output_price: expected a number, got nan, which is not finite"),
+        ("output_price = 1e308", r"output_price: expected a price from 0 to below 1,000,000"),
+        ("cached_input_price = 1" + "0" * 400, r"cached_input_price: expected a number, got 1000"),
+        ("ttft = inf", r"ttft: expected a number, got inf, which is not finite"),
+        ("input_tps = 1e400", r"input_tps: expected a number, got inf, which is not finite"),
+        (
+            "long_context = { threshold = 10, input_multiplier = 1e308, output_multiplier = 1 }",
+            r"long_context: input_multiplier: expected a number > 0 and at most 100",
+        ),
+    ],
+)
+def test_a_price_or_speed_that_is_not_finite_and_sane_is_refused_naming_the_key(
+    tmp_path: Path, line: str, problem: str
+) -> None:
+    (tmp_path / "skilldeck.toml").write_text(f"[models.full]\n{line}\n")
+    with pytest.raises(CatalogError, match=r"skilldeck.toml: \[models.full\] " + problem):
+        Catalog.load(load_config(), environ={})
+
+
+def test_a_non_finite_environment_price_names_the_variable() -> None:
+    with pytest.raises(CatalogError, match="SKILLDECK_INPUT_PRICE_NANO: expected a number"):
+        Catalog.load(environ={"SKILLDECK_INPUT_PRICE_NANO": "Infinity"})
+
+
+@pytest.mark.parametrize("price", [float("nan"), float("inf"), 1e308, -1.0])
+def test_a_profile_made_in_code_refuses_a_price_no_cost_can_be_computed_from(price: float) -> None:
+    with pytest.raises(CatalogError, match="input_price: expected a price from 0 to below"):
+        _profile(input_price=price)
+
+
+def test_the_highest_price_still_gives_finite_costs_in_json() -> None:
+    import json
+
+    profile = _profile(
+        input_price=999_999.0,
+        output_price=999_999.0,
+        long_context=LongContextPricing(10, 100.0, 100.0),
+    )
+    cost = profile.cost(10**12, 10**12)
+    assert cost < float("inf")
+    assert "Infinity" not in json.dumps(cost, allow_nan=False)
+
+
+def test_toml_nested_too_deeply_is_a_config_error_naming_the_file(tmp_path: Path) -> None:
+    (tmp_path / "skilldeck.toml").write_text("x = " + "[" * 5000 + "]" * 5000 + "\n")
+    with pytest.raises(ConfigError, match=r"skilldeck.toml: .*nested too deeply") as raised:
+        load_config()
+    assert raised.value.__cause__ is None  # a clean refusal, not a RecursionError traceback
+
+
+def test_a_settings_file_that_is_not_utf8_is_a_config_error_naming_the_file(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "skilldeck.toml").write_bytes(b"[models.nano]\nmodel = '\xff\xfe'\n")
+    with pytest.raises(ConfigError, match=r"skilldeck.toml: not valid TOML: not UTF-8"):
+        load_config()

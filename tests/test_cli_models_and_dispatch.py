@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 
@@ -91,3 +94,62 @@ def test_workload_summary_reports_bad_lines_and_compares_with_full(run_cli, tmp_
     assert "line 2: not JSON" in text.stderr
     assert "line 4: unknown tool 'nope.nothing'" in text.stderr
     assert "all on full" in text.stdout
+
+
+def _big_arguments(tmp_path: Path) -> Path:
+    """Arguments of over 200 KB: more than one command-line argument may hold (128 KiB)."""
+    path = tmp_path / "big.json"
+    path.write_text(json.dumps({"text": "word " * 50_000, "labels": ["a", "b"]}))
+    assert path.stat().st_size > 200_000
+    return path
+
+
+def test_dispatch_reads_args_of_over_200_kb_from_a_file(run_cli, tmp_path: Path) -> None:
+    big = _big_arguments(tmp_path)
+    result = run_cli("dispatch", "triage.classify", "--args", f"@{big}", "--json")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["input_tokens"] > 50_000
+
+
+def test_dispatch_reads_args_of_over_200_kb_from_stdin(tmp_path: Path) -> None:
+    big = _big_arguments(tmp_path)
+    script = Path(sys.executable).with_name("skilldeck")
+    for spelling in ("-", "@-"):
+        result = subprocess.run(
+            [str(script), "dispatch", "triage.classify", "--args", spelling, "--json"],
+            input=big.read_text(),
+            capture_output=True,
+            text=True,
+            env={**os.environ, "NO_COLOR": "1"},
+            timeout=60,
+        )
+        assert result.returncode == 0, result.stderr
+        assert json.loads(result.stdout)["input_tokens"] > 50_000
+
+
+def test_dispatch_args_from_a_missing_or_bad_file_is_a_usage_error_naming_it(
+    run_cli, tmp_path: Path
+) -> None:
+    missing = run_cli("dispatch", "triage.classify", "--args", f"@{tmp_path / 'nope.json'}")
+    assert missing.returncode == 2
+    assert f"--args @{tmp_path / 'nope.json'}: no such file" in missing.stderr
+    bad = tmp_path / "bad.json"
+    bad.write_text("{nope")
+    not_json = run_cli("dispatch", "triage.classify", "--args", f"@{bad}")
+    assert not_json.returncode == 2
+    assert f"--args @{bad} is not JSON" in not_json.stderr
+    bad.write_text("[1, 2]")
+    not_object = run_cli("dispatch", "triage.classify", "--args", f"@{bad}")
+    assert not_object.returncode == 2
+    assert f"--args @{bad} must be a JSON object" in not_object.stderr
+    directory = run_cli("dispatch", "triage.classify", "--args", f"@{tmp_path}")
+    assert directory.returncode == 2
+    assert f"--args @{tmp_path}: cannot read it" in directory.stderr
+
+
+def test_dispatch_args_nested_too_deeply_is_a_usage_error(run_cli) -> None:
+    deep = '{"text": ' + "[" * 5_000 + "]" * 5_000 + "}"
+    result = run_cli("dispatch", "triage.classify", "--args", deep)
+    assert result.returncode == 2
+    assert "--args is not JSON: nested too deeply" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -170,3 +170,34 @@ def test_an_editable_install_uses_the_source_trees_template() -> None:
     # The package directory holds no copy in an editable install (hatchling puts its copy of
     # the force-included template in site-packages, where `skilldeck` is not imported from).
     assert scaffold.template_dir() == Path(__file__).parent.parent / "templates" / "skill"
+
+
+@pytest.mark.parametrize("name", ["Bad_Name", "a" * 53, "a" * 70])
+def test_every_refused_name_says_the_cap_is_52_and_why(tmp_path: Path, name: str) -> None:
+    result = new(name, "--no-input", "-o", str(tmp_path))
+    assert result.exit_code == 2
+    assert "at most 52" in result.output
+    assert "64" in result.output
+    assert "__word_count" in result.output
+
+
+def test_the_help_of_new_says_the_cap_is_52_and_why() -> None:
+    result = CliRunner().invoke(cli, ["new", "--help"])
+    text = " ".join(result.output.split())
+    assert "at most 52 characters, not their 64: the model calls the tool NAME__word_count" in text
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.parametrize("page", ["README.md", "docs/first-skill.md"])
+def test_the_docs_say_to_activate_the_venv_before_skilldeck_new(page: str) -> None:
+    text = (ROOT / page).read_text(encoding="utf-8")
+    activate = text.find(". .venv/bin/activate")
+    assert activate != -1, f"{page} never says to activate .venv"
+    assert activate < text.find("skilldeck new invoice-extractor")
+
+
+def test_the_readme_set_up_is_still_make_demo_then_make_test() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert "```console\nmake demo\nmake test\n```" in readme

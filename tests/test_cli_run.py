@@ -60,3 +60,29 @@ def test_unknown_skill_is_a_usage_error(run_cli) -> None:
     result = run_cli("run", TASK, "--offline", "--skills", "nope")
     assert result.returncode == 2
     assert "--skills: unknown tool 'nope'" in result.stderr
+
+
+def test_max_cost_per_run_nan_is_a_usage_error_not_a_budget_switched_off(run_cli) -> None:
+    for value in ("nan", "inf", "-1"):
+        result = run_cli("run", TASK, "--offline", "--max-cost-per-run", value)
+        assert result.returncode == 2, (value, result.stdout)
+        assert "--max-cost-per-run" in result.stderr
+        assert "expected a number of US dollars" in result.stderr
+
+
+def test_a_run_budget_too_small_for_the_first_turn_says_the_numbers(run_cli) -> None:
+    result = run_cli("run", TASK, "--offline", "--max-cost-per-run", "1e-6")
+    assert result.returncode == 1
+    said = result.stdout + result.stderr
+    assert "the run budget of $0.000001 has $0.000001 left" in said
+    assert "$0.0000 " not in said
+
+
+def test_request_timeout_is_an_option_of_run(run_cli) -> None:
+    for value in ("0", "nan", "soon"):
+        refused = run_cli("run", TASK, "--offline", "--request-timeout", value)
+        assert refused.returncode == 2, value
+        assert "--request-timeout" in refused.stderr
+    result = run_cli("run", TASK, "--offline", "--json", "--request-timeout", "60")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["ledger"]["total"]["requests"] > 0

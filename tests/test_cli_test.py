@@ -107,3 +107,42 @@ def test_not_a_project_is_a_usage_error(run_cli, tmp_path: Path) -> None:
     result = run_cli("test", str(tmp_path))
     assert result.returncode == 2
     assert "has no pyproject.toml" in result.stderr
+
+
+BAD_ARGUMENTS_CASE = """
+[[case]]
+name = "bad arguments"
+tool = "mood.shout"
+arguments = { txt = "hey", text = 3 }
+expect = { value = "HEY" }
+"""
+
+
+def test_a_case_with_bad_arguments_shows_every_problem_with_its_path(
+    run_cli, project: Path
+) -> None:
+    (project / "cases.toml").write_text(BAD_ARGUMENTS_CASE)
+    human = run_cli("test", str(project), "--no-pytest")
+    assert human.returncode == 1
+    assert "(2 problems): $: Additional properties are not allowed" in human.stdout
+    assert "$.text: expected string, got 3" in human.stdout
+    report = json.loads(run_cli("test", str(project), "--no-pytest", "--json").stdout)
+    [row] = report["results"]
+    assert "$.text: expected string, got 3" in row["detail"]
+    assert [problem["path"] for problem in row["problems"]] == ["$", "$.text"]
+
+
+def test_run_error_lists_every_argument_problem_with_its_path(server, lab_host) -> None:
+    from skilldeck.testing.harness import run_tool
+
+    run = run_tool(lab_host, server, "lab.echo", {"txt": 1, "text": 3})
+    assert run.error == (
+        "the arguments do not match the tool's parameters (2 problems): "
+        "$: Additional properties are not allowed ('txt' was unexpected); "
+        "$.text: expected string, got 3"
+    )
+    assert [(p.path, p.message) for p in run.problems] == [
+        ("$", "Additional properties are not allowed ('txt' was unexpected)"),
+        ("$.text", "expected string, got 3"),
+    ]
+    assert run_tool(lab_host, server, "lab.echo", {"text": "hi"}).error is None

@@ -136,3 +136,49 @@ def test_the_source_tree_is_validated_not_an_installed_copy(run_cli, tmp_path) -
     result = run_cli("validate", str(copy))
     assert result.returncode == 1
     assert "unknown tier 'nan0'" in result.stdout
+
+
+EFFORTS_PLUGIN = """
+from skilldeck import Context, Skill, hookimpl
+
+skill = Skill("effortful", "Declares efforts.")
+
+@skill.tool(tier="nano", effort="minimal")
+async def quick(ctx: Context, text: str) -> str:
+    \"\"\"Answer quickly.\"\"\"
+    return await ctx.respond(text)
+
+@skill.tool(tier="nano", effort="xhigh")
+async def deep(ctx: Context, text: str) -> str:
+    \"\"\"Think hard.\"\"\"
+    return await ctx.respond(text)
+
+@hookimpl
+def skilldeck_register_skills(register):
+    register(skill)
+"""
+
+
+def test_effort_minimal_is_accepted_by_validate_as_dispatch_sends_it_as_low(
+    run_cli, tmp_path
+) -> None:
+    project = write_project(tmp_path, EFFORTS_PLUGIN, "effortful")
+    result = run_cli("validate", str(project))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "0 problems" in result.stdout
+
+
+def test_an_effort_above_every_one_the_model_offers_is_refused_by_validate(
+    run_cli, tmp_path
+) -> None:
+    project = write_project(tmp_path, EFFORTS_PLUGIN, "effortful")
+    result = run_cli(
+        "validate", str(project), env={"SKILLDECK_EFFORTS_NANO": "none,minimal,low,medium"}
+    )
+    assert result.returncode == 1
+    assert (
+        "tool deep: effort 'xhigh' is above every effort gpt-5.4-nano (nano) offers: it would "
+        "be sent as 'medium'; use one of none, minimal, low, medium"
+    ) in result.stdout
+    assert "tool quick" not in result.stdout
+    assert "1 problem in 1 source(s)" in result.stdout

@@ -137,24 +137,157 @@ def test_run_budget_refuses_calls_beyond_it_and_stops_the_run(server, make_runne
         [Turn.function_call("lab__summarize", {"text": "x"}), Turn.message("over budget")],
         model=PLANNER,
     )
-    with pytest.raises(RunStopped, match=r"run budget of \$0.0000 is spent") as stopped:
-        make_runner(policy=Policy(max_cost_per_run=0.000001)).run_sync("Summarize")
-    [call] = stopped.value.result.calls
-    assert json.loads(call.output)["error"] == "cannot_bind"
-    assert "run budget" in call.output
-    assert len(server.requests) == 1  # the planner's first turn spent it all
+    runner = make_runner(policy=Policy(max_cost_per_run=0.000001))
+    with pytest.raises(RunStopped, match=r"run budget of \$0.000001 has \$0.000001 left") as stop:
+        runner.run_sync("Summarize")
+    assert stop.value.result.calls == []
+    assert server.requests == []  # not even the planner's first turn: it does not fit
 
 
 def test_run_budget_holds_for_what_handlers_really_send(server, make_runner) -> None:
     from skilldeck.dispatch.policy import Policy
+    from skilldeck.errors import RunStopped
 
     calls = [("lab__digest", {"words": 100_000}) for _ in range(5)]
     server.script([Turn.function_calls(calls), Turn.message("done")], model=PLANNER)
     server.script([Turn.message("digest").with_latency(0.2)] * 5, model=NANO)
     budget = 0.05  # one 100k-token nano request costs about $0.02
-    result = make_runner(policy=Policy(max_cost_per_run=budget)).run_sync("Digest five")
+    runner = make_runner(policy=Policy(max_cost_per_run=budget), planner_max_output_tokens=100)
+    try:
+        result = runner.run_sync("Digest five")
+    except RunStopped as stopped:  # the planner's last turn may not fit what the calls left
+        result = stopped.result
     outputs = [json.loads(c.output) if c.output.startswith("{") else c.output for c in result.calls]
     refused = [o for o in outputs if isinstance(o, dict) and o["error"] == "budget_exceeded"]
     assert len(refused) >= 3
     spent_on_calls = sum(r.cost for r in result.ledger.records if r.call_id is not None)
     assert spent_on_calls <= budget
+
+
+# -- usage from a server that gets it wrong ---------------------------------------------------
+
+
+class RawServer:
+    """A bare HTTP server on 127.0.0.1 that answers every POST with one fixed body: for
+    replies the fake server would never send (malformed usage, the wrong content type)."""
+
+    def __init__(self, body: bytes, content_type: str = "application/json") -> None:
+        import http.server
+        import threading
+
+        outer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                length = int(self.headers.get("content-length") or 0)
+                outer.received.append(json.loads(self.rfile.read(length)))
+                self.send_response(200)
+                self.send_header("content-type", content_type)
+                self.send_header("content-length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.received: list[dict[str, object]] = []
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    def __enter__(self) -> RawServer:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+        self.thread.join(5)
+
+    def client(self, profile: object) -> object:
+        from openai import AsyncOpenAI
+
+        port = self.httpd.server_address[1]
+        return AsyncOpenAI(
+            base_url=f"http://127.0.0.1:{port}/v1", api_key="k", max_retries=0, timeout=5
+        )
+
+
+def final_answer(usage: object, *, drop_usage: bool = False) -> bytes:
+    body: dict[str, object] = {
+        "id": "resp_1",
+        "object": "response",
+        "status": "completed",
+        "output": [
+            {
+                "type": "message",
+                "role": "assistant",
+                "content": [{"type": "output_text", "text": "The answer is forty-two."}],
+            }
+        ],
+        "usage": usage,
+    }
+    if drop_usage:
+        del body["usage"]
+    return json.dumps(body).encode()
+
+
+@pytest.mark.parametrize(
+    ("usage", "problem"),
+    [
+        ({"input_tokens": "lots", "output_tokens": 5}, "input_tokens: expected an integer from 0"),
+        ({"input_tokens": 100, "output_tokens": -40}, "output_tokens: expected an integer from 0"),
+        ({"input_tokens": 100}, "output_tokens: missing"),
+        ({"input_tokens": 1.5, "output_tokens": True}, "input_tokens: expected an integer from 0"),
+        ({"input_tokens": 10**40, "output_tokens": 1}, "input_tokens: expected an integer from 0"),
+        (
+            {"input_tokens": 9, "output_tokens": 1, "input_tokens_details": {"cached_tokens": -1}},
+            "input_tokens_details.cached_tokens: expected an integer from 0",
+        ),
+        (None, "the response reports no usage"),
+        ("plenty", "usage: expected an object, got str"),
+    ],
+)
+def test_malformed_usage_is_recorded_as_such_and_priced_from_what_was_sent_and_received(
+    lab_host, usage: object, problem: str
+) -> None:
+    with RawServer(final_answer(usage)) as raw:
+        result = Runner(lab_host, client=raw.client, tools=["lab.echo"]).run_sync("Ask")
+    assert result.final_output == "The answer is forty-two."
+    [record] = result.ledger.records
+    assert record.usage_ok is False
+    assert problem in (record.usage_problem or "")
+    assert record.cost > 0
+    assert record.input_tokens > 0
+    assert record.output_tokens > 0
+    assert record.to_dict()["usage_ok"] is False
+
+
+def test_a_missing_usage_is_estimated_from_the_counted_request(lab_host) -> None:
+    from skilldeck.tokens import count_tokens
+
+    with RawServer(final_answer(None, drop_usage=True)) as raw:
+        result = Runner(lab_host, client=raw.client, tools=["lab.echo"]).run_sync("Ask")
+        [sent] = raw.received
+    [record] = result.ledger.records
+    assert record.output_tokens == count_tokens("The answer is forty-two.")
+    assert record.input_tokens >= count_tokens(str(sent["instructions"]))
+    assert record.cost == pytest.approx(
+        lab_host.catalog.profile("full").cost(record.input_tokens, record.output_tokens)
+    )
+
+
+def test_a_reported_usage_is_still_taken_as_it_is(lab_host) -> None:
+    usage = {"input_tokens": 1_000, "output_tokens": 10}
+    with RawServer(final_answer(usage)) as raw:
+        result = Runner(lab_host, client=raw.client, tools=["lab.echo"]).run_sync("Ask")
+    [record] = result.ledger.records
+    assert (record.usage_ok, record.usage_problem) == (True, None)
+    assert (record.input_tokens, record.output_tokens) == (1_000, 10)
+
+
+def test_a_complete_json_body_with_a_text_plain_content_type_is_still_read(lab_host) -> None:
+    usage = {"input_tokens": 1_000, "output_tokens": 10}
+    with RawServer(final_answer(usage), content_type="text/plain") as raw:
+        result = Runner(lab_host, client=raw.client, tools=["lab.echo"]).run_sync("Ask")
+    assert result.final_output == "The answer is forty-two."
+    assert result.ledger.records[0].usage_ok

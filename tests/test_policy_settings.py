@@ -73,3 +73,43 @@ def test_a_bad_value_names_the_file_the_key_and_what_was_expected(
 def test_a_contradiction_names_the_table() -> None:
     with pytest.raises(ConfigError, match=r"skilldeck.toml: \[policy\]: policy: force_tier nano"):
         policy_from({"force_tier": "nano", "allowed_tiers": ["mini"]})
+
+
+@pytest.mark.parametrize(
+    ("table", "message"),
+    [
+        ({"max_cost_per_run": float("inf")}, "max_cost_per_run: expected a number of US dollars"),
+        ({"max_cost_per_call": "nan"}, "max_cost_per_call: expected a number of US dollars"),
+        ({"max_cost_per_run": 10**400}, "max_cost_per_run: expected a number of US dollars"),
+        ({"request_timeout": 0}, "request_timeout: expected a number of seconds > 0, got 0"),
+        ({"request_timeout": float("inf")}, "request_timeout: expected a number of seconds"),
+    ],
+)
+def test_a_budget_or_timeout_that_is_not_finite_is_refused_naming_the_key(
+    table: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(ConfigError) as raised:
+        policy_from(table)
+    assert str(raised.value).startswith(f"skilldeck.toml: [policy] {message}")
+
+
+def test_max_cost_per_run_nan_in_a_toml_file_is_refused(tmp_path: Any) -> None:
+    from skilldeck.config import load_config
+
+    (tmp_path / "skilldeck.toml").write_text("[policy]\nmax_cost_per_run = nan\n")
+    with pytest.raises(ConfigError, match=r"\[policy\] max_cost_per_run: .*got nan"):
+        Policy.from_config(load_config(tmp_path))
+
+
+@pytest.mark.parametrize("name", ["max_cost_per_run", "max_cost_per_call", "request_timeout"])
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), -1.0])
+def test_a_policy_made_in_code_refuses_a_nan_or_infinite_limit(name: str, value: float) -> None:
+    from skilldeck.errors import DispatchError
+
+    with pytest.raises(DispatchError, match=f"{name} must be a finite number"):
+        Policy(**{name: value})
+
+
+def test_request_timeout_is_read_from_the_policy_table() -> None:
+    assert policy_from({"request_timeout": 45}).request_timeout == 45.0
+    assert Policy().request_timeout is None  # derived from each request's estimate

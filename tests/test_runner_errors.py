@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pydantic
+
 from skilldeck.testing import Turn
 from tests.lab_skill import PLANNER
 
@@ -123,3 +125,110 @@ def test_a_call_too_large_for_every_window_cannot_bind(server, make_runner) -> N
     assert "fit no model" in output["message"]
     assert len(server.requests) == 2  # nothing was sent to any subagent model
     assert result.calls[0].binding.tier.value == "nano"
+
+
+# -- handler results ---------------------------------------------------------------------------
+
+
+def result_of(make_runner, planner_calls, tool: str) -> tuple[object, object]:
+    planner_calls(f"lab__{tool}", {"text": "hi"})
+    [call] = make_runner().run_sync("Call it").calls
+    output = json.loads(call.output) if call.output.startswith(("{", "[")) else call.output
+    return call, output
+
+
+def test_an_async_handler_returning_a_coroutine_is_told_it_forgot_an_await(
+    server, make_runner, planner_calls, recwarn
+) -> None:
+    call, output = result_of(make_runner, planner_calls, "forgot_await")
+    assert output == {
+        "error": "invalid_result",
+        "message": "lab.forgot_await returned a coroutine object instead of its value: forgot "
+        "an await? (return `await ...`)",
+    }
+    assert not call.ok
+    assert call.value is None
+    assert not [w for w in recwarn if "never awaited" in str(w.message)]  # closed, never run
+
+
+def test_a_sync_handlers_awaitable_result_is_awaited(server, make_runner, planner_calls) -> None:
+    call, output = result_of(make_runner, planner_calls, "hand_over")
+    assert output == "HI"
+    assert call.ok
+
+
+def test_a_result_that_is_not_json_is_an_error_naming_the_tool_and_the_type(
+    server, make_runner, planner_calls
+) -> None:
+    call, output = result_of(make_runner, planner_calls, "opaque")
+    assert output["error"] == "invalid_result"
+    assert output["message"].startswith(
+        "lab.opaque's result cannot be sent to the model: a value of type object is not JSON."
+    )
+    assert "object at 0x" not in call.output
+    assert call.error == output["message"]
+
+
+def test_a_value_that_is_not_json_deep_in_a_result_is_named_with_its_path(
+    server, make_runner, planner_calls
+) -> None:
+    _, output = result_of(make_runner, planner_calls, "buried_bytes")
+    assert output["path"] == "$.parts[1]"
+    message = output["message"]
+    assert "result cannot be sent to the model at $.parts[1]: a value of type bytes" in message
+
+
+def test_datetimes_uuids_and_sets_in_a_result_become_iso_text_and_sorted_lists(
+    server, make_runner, planner_calls
+) -> None:
+    call, output = result_of(make_runner, planner_calls, "stamped")
+    assert output == {
+        "at": "2026-03-04T05:06:07+00:00",
+        "on": "2026-03-04",
+        "id": "00000000-0000-0000-0000-000000000007",
+        "tags": ["a", "b"],
+    }
+    assert call.ok
+
+
+def test_a_result_that_breaks_its_return_annotation_is_reported_not_sent(
+    server, make_runner, planner_calls
+) -> None:
+    call, output = result_of(make_runner, planner_calls, "miscount")
+    assert output == {
+        "error": "invalid_result",
+        "message": "lab.miscount returned a value that does not match its return annotation "
+        'int: $: expected integer, got "three"',
+    }
+    assert not call.ok
+
+
+def test_a_dataclass_result_is_checked_against_its_annotations_schema(
+    server, make_runner, planner_calls
+) -> None:
+    _, output = result_of(make_runner, planner_calls, "bad_label")
+    assert output["error"] == "invalid_result"
+    assert "does not match its return annotation Label: $.label: " in output["message"]
+    assert "'maybe' is not one of" in output["message"] or '"maybe"' in output["message"]
+
+
+class Person(pydantic.BaseModel):
+    first_name: str = pydantic.Field(alias="firstName")
+
+
+def test_a_pydantic_result_goes_out_by_alias_and_meets_its_annotation(server) -> None:
+    from skilldeck import Host, Runner, Skill
+
+    people = Skill("people", "People.")
+
+    @people.tool
+    def person(name: str) -> Person:
+        """A person."""
+        return Person(firstName=name)
+
+    server.script(
+        [Turn.function_call("people__person", {"name": "Ada"}), Turn.message("ok")], model=PLANNER
+    )
+    runner = Runner(Host(discover=False, skills=[people]), client=lambda p: server.async_client())
+    [call] = runner.run_sync("Who").calls
+    assert json.loads(call.output) == {"firstName": "Ada"}

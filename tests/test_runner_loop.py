@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import pytest
 
@@ -153,3 +154,102 @@ def test_cancelling_a_run_cancels_its_calls(server, make_runner, tmp_path) -> No
     last = trace.read_text().splitlines()[-1]
     assert '"kind": "run_end"' in last
     assert '"ok": false' in last
+
+
+# -- a planner request that fails, and how long a request may wait ----------------------------
+
+
+def test_a_planner_request_that_fails_after_retries_raises_planner_failed_with_the_run(
+    server, make_runner
+) -> None:
+    from skilldeck import PlannerFailed, RequestFailed, RunStopped
+    from skilldeck.testing import Fault
+
+    server.script(
+        [Turn.function_call("lab__echo", {"text": "a"}), Fault.status(500)], model=PLANNER
+    )
+    with pytest.raises(PlannerFailed) as failed:
+        make_runner(max_retries=0).run_sync("Echo, then fail")
+    error = failed.value
+    assert isinstance(error, RunStopped)
+    assert isinstance(error, RequestFailed)  # what it raised before it carried the run
+    assert "turn 2 of planner failed: gpt-5.4 request failed: InternalServerError 500" in str(error)
+    assert f"(endpoint {server.url})" in str(error)
+    [call] = error.result.calls
+    assert call.output == "a"
+    assert [record.status for record in error.result.ledger.records] == ["ok", "error"]
+
+
+def test_a_connection_error_names_the_url_with_its_credentials_redacted(lab_host) -> None:
+    from openai import AsyncOpenAI
+
+    from skilldeck import PlannerFailed
+    from skilldeck.run.runner import Runner
+
+    def client(profile: Any) -> Any:  # port 9 (discard): nothing listens there
+        url = "http://user:hunter2secret@127.0.0.1:9/v1"
+        return AsyncOpenAI(base_url=url, api_key="k", max_retries=0)
+
+    with pytest.raises(PlannerFailed) as failed:
+        Runner(lab_host, client=client).run_sync("Answer")
+    message = str(failed.value)
+    assert "Connection error." in message
+    assert "(endpoint http://[redacted]@127.0.0.1:9/v1)" in message
+    assert "hunter2secret" not in message
+
+
+class Recording:
+    """An AsyncOpenAI that records the options of every request it posts."""
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+        self.base_url = client.base_url
+        self.options: list[dict[str, Any]] = []
+
+    async def post(self, path: str, **kwargs: Any) -> Any:
+        self.options.append(dict(kwargs.get("options") or {}))
+        return await self.client.post(path, **kwargs)
+
+    async def close(self) -> None:
+        await self.client.close()
+
+
+def test_every_request_planner_included_waits_a_timeout_derived_from_its_estimate(
+    server, lab_host
+) -> None:
+    from skilldeck.run.requests import derived_timeout
+    from skilldeck.run.runner import Runner
+
+    made: list[Recording] = []
+
+    def client(profile: Any) -> Any:
+        made.append(Recording(server.async_client()))
+        return made[-1]
+
+    server.script(
+        [Turn.function_call("lab__summarize", {"text": "long"}), Turn.message("done")],
+        model=PLANNER,
+    )
+    server.script([Turn.message("Short.")], model=MINI)
+    result = Runner(lab_host, client=client).run_sync("Summarize")
+    timeouts = [options["timeout"] for recording in made for options in recording.options]
+    assert len(timeouts) == len(result.ledger.records) == 3
+    full = lab_host.catalog.profile("full")
+    # The planner's first turn: its input measured, 4,096 reserved output tokens at 75 tokens/s.
+    assert timeouts[0] == pytest.approx(4 * full.latency(1_000, 4_096), rel=0.05)
+    assert all(30 <= seconds <= 3_600 for seconds in timeouts)
+    assert derived_timeout(0.5) == 30.0
+    assert derived_timeout(100.0) == 400.0
+    assert derived_timeout(float("inf")) == 3_600.0
+
+
+def test_the_policy_request_timeout_bounds_a_planner_turn_that_stalls(server, make_runner) -> None:
+    import time
+
+    from skilldeck import PlannerFailed, Policy
+
+    server.script([Turn.message("late").with_latency(5)], model=PLANNER)
+    started = time.perf_counter()
+    with pytest.raises(PlannerFailed, match=r"no answer within 0.3 s per attempt"):
+        make_runner(policy=Policy(request_timeout=0.3), max_retries=0).run_sync("Answer")
+    assert time.perf_counter() - started < 3

@@ -130,5 +130,11 @@ def _read(path: Path) -> dict[str, Any]:
             return tomllib.load(handle)
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{path}: not valid TOML: {error}") from None
+    except RecursionError:  # tomllib recurses per nesting level: `x = [[[[...]]]]`
+        raise ConfigError(
+            f"{path}: not valid TOML for skilldeck: arrays or tables nested too deeply to read"
+        ) from None
+    except UnicodeDecodeError as error:  # tomllib decodes the bytes itself, unguarded
+        raise ConfigError(f"{path}: not valid TOML: not UTF-8 text ({error.reason})") from None
     except OSError as error:
         raise ConfigError(f"{path}: cannot be read: {error.strerror}") from None

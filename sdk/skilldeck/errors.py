@@ -31,10 +31,13 @@ __all__ = [
     "InvalidLine",
     "InvalidOutput",
     "InvalidProfile",
+    "InvalidResult",
     "InvalidValue",
     "MaxTurnsExceeded",
     "ModelFailed",
+    "PlannerFailed",
     "PluginError",
+    "PluginNotLoaded",
     "RequestFailed",
     "RunError",
     "RunStopped",
@@ -129,6 +132,16 @@ class UnknownToolError(SkilldeckError, LookupError):
     """A skill or tool name that the host does not hold."""
 
 
+class PluginNotLoaded(UnknownToolError, PluginError):
+    """A skill or tool name the host does not hold because the plugin that gives it (or whose
+    name it matches) failed to load: `plugins` names them, and the message says why each
+    failed. The name was right; the installation is at fault."""
+
+    def __init__(self, message: str, plugins: Iterable[str] = ()) -> None:
+        super().__init__(message)
+        self.plugins: tuple[str, ...] = tuple(plugins)
+
+
 # -- dispatching -------------------------------------------------------------------------------
 
 
@@ -191,6 +204,18 @@ class InvalidOutput(RunError):
     """A model's answer that is not JSON or fails its output schema."""
 
 
+class InvalidResult(RunError):
+    """A handler's return value that cannot go back to the model as it is: not JSON, or not
+    what the handler's return annotation says. `location` is where in the value, as keys and
+    indexes (empty: all of it); the call answers the model with an `invalid_result` output,
+    never with the value."""
+
+    def __init__(self, message: str, *, location: tuple[str | int, ...] = ()) -> None:
+        super().__init__(message)
+        self.message = message
+        self.location = location
+
+
 class RequestFailed(RunError):
     """An API error after the client's own retries, or a failed answer: worth a tier up."""
 
@@ -218,6 +243,12 @@ class MaxTurnsExceeded(RunStopped):
 
 class IncompleteAnswer(RunStopped):
     """The planner's answer was cut short or failed (status other than completed)."""
+
+
+class PlannerFailed(RunStopped, RequestFailed):
+    """A tool loop's turn (the planner's, or a nested `ctx.run`'s) failed after the client's
+    retries; `.result` keeps the run so far. Also a `RequestFailed`, as it was before it
+    carried the run."""
 
 
 # -- authoring and testing ---------------------------------------------------------------------

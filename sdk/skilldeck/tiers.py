@@ -74,6 +74,12 @@ def tier_name(tier: Tier | None) -> str:
 
 TIERS: tuple[Tier, ...] = _ORDER
 
+#: Every reasoning effort a tool may declare or a model profile may offer, weakest first.
+#: `minimal` is GPT-5's: the GPT-5.4 models of the default catalog offer none, low, medium,
+#: high and xhigh, so a tool that declares `minimal` is sent `low` there, the nearest effort
+#: above it (an effort is raised, never weakened, and the binding says so). The decorator,
+#: the dispatcher and `skilldeck validate` agree on that one rule: validate refuses only an
+#: effort above every one its model offers, which could only be sent weakened.
 EFFORTS: tuple[str, ...] = ("none", "minimal", "low", "medium", "high", "xhigh")
 
 #: Capabilities a tool may require; a model profile lists those it has.

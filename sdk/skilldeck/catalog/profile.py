@@ -10,12 +10,18 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
-from skilldeck.catalog.values import is_int, is_number
+from skilldeck.catalog.values import is_finite, is_int
 from skilldeck.errors import InvalidProfile
 from skilldeck.plain import plain_fields
 from skilldeck.tiers import EFFORTS, Tier
 
 _PER_MILLION = 1_000_000
+
+#: Prices are below this many US dollars per 1,000,000 tokens: far above any real model's,
+#: low enough that no usage a request can report prices to `inf` (or to `Infinity` in JSON).
+MAX_PRICE = 1_000_000.0
+#: Long-context multipliers are at most this: the same reason, for the prices they multiply.
+MAX_MULTIPLIER = 100.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,14 +149,27 @@ def profile_problem(profile: ModelProfile) -> tuple[str, str] | None:
         value = getattr(profile, key)
         if not is_int(value) or value <= 0:
             return key, f"expected a positive integer, got {value!r}"
-    for key in ("input_price", "cached_input_price", "output_price", "ttft"):
+    for key in ("input_price", "cached_input_price", "output_price"):
         value = getattr(profile, key)
-        if not is_number(value) or value < 0:
-            return key, f"expected a number >= 0, got {value!r}"
+        if not is_finite(value) or not 0 <= value < MAX_PRICE:
+            return key, (
+                f"expected a price from 0 to below {MAX_PRICE:,.0f} US dollars per 1M tokens, "
+                f"got {value!r}"
+            )
+    if not is_finite(profile.ttft) or profile.ttft < 0:
+        return "ttft", f"expected a finite number >= 0, got {profile.ttft!r}"
     for key in ("input_tps", "output_tps"):
         value = getattr(profile, key)
-        if not is_number(value) or value <= 0:
-            return key, f"expected a number > 0, got {value!r}"
+        if not is_finite(value) or value <= 0:
+            return key, f"expected a finite number > 0, got {value!r}"
+    rule = profile.long_context
+    if rule is not None:
+        for key in ("input_multiplier", "output_multiplier"):
+            value = getattr(rule, key)
+            if not is_finite(value) or not 0 < value <= MAX_MULTIPLIER:
+                return "long_context", (
+                    f"{key}: expected a number > 0 and at most {MAX_MULTIPLIER:g}, got {value!r}"
+                )
     if not profile.efforts:
         return "efforts", "expected at least one effort"
     if profile.max_input > profile.window:

@@ -7,6 +7,7 @@ caller to prefix with where it was found.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from skilldeck.errors import DeclarationError, InvalidValue
@@ -40,14 +41,29 @@ def url(value: Any) -> str:
     return text
 
 
+def is_finite(value: Any) -> bool:
+    """A real number that arithmetic keeps real: not nan, not +-inf, and (an int) small
+    enough to become a float. nan compares false with everything, so a nan limit is no limit."""
+    if not is_number(value):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an int beyond a float's range, e.g. 10**400
+        return False
+
+
 def number(value: Any, *, what: str = "a number") -> float:
+    """A finite number: nan, inf and numbers beyond a float (`1e400` is inf) are refused."""
+    original = value
     if isinstance(value, str):
         try:
             value = float(value.strip())
         except ValueError:
             raise InvalidValue(f"expected {what}, got {shown(value)}") from None
-    if not is_number(value) or value != value:
-        raise InvalidValue(f"expected {what}, got {shown(value)}")
+    if not is_number(value):
+        raise InvalidValue(f"expected {what}, got {shown(original)}")
+    if not is_finite(value):
+        raise InvalidValue(f"expected {what}, got {shown(original)}, which is not finite")
     return float(value)
 
 
@@ -58,11 +74,29 @@ def non_negative(value: Any, *, what: str = "a number") -> float:
     return parsed
 
 
-def positive(value: Any) -> float:
-    parsed = number(value)
+def positive(value: Any, *, what: str = "a number") -> float:
+    parsed = number(value, what=what)
     if parsed <= 0:
-        raise InvalidValue(f"expected a number > 0, got {shown(value)}")
+        raise InvalidValue(f"expected {what} > 0, got {shown(value)}")
     return parsed
+
+
+def usd(amount: float) -> str:
+    """Dollars for a message, with the digits that tell amounts apart: `$0.000001`, `$0.03812`,
+    `$12.35`. A fixed 4 decimals printed a $0.000001 budget as "$0.0000"."""
+    if amount != amount or amount in (math.inf, -math.inf):
+        return f"${amount}"
+    size = abs(amount)
+    if size == 0:
+        return "$0"
+    if size < 1e-9:
+        return f"${amount:.3g}"
+    decimals = max(2, 3 - math.floor(math.log10(size)))
+    text = f"{amount:,.{decimals}f}"
+    if "." in text:
+        whole, fraction = text.split(".")
+        text = f"{whole}.{fraction.rstrip('0').ljust(2, '0')}"
+    return f"${text}"
 
 
 def non_negative_int(value: Any) -> int:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Iterator
 from typing import IO, Any
@@ -16,6 +15,7 @@ from skilldeck.cli.output import (
     echo_json,
     error_exit,
     progress_bar,
+    read_json_object,
     table,
 )
 from skilldeck.cli.policy_options import build_policy, policy_options
@@ -28,7 +28,13 @@ from skilldeck.tiers import LOCAL, Tier
 
 @click.command()
 @click.argument("tool", required=False)
-@click.option("--args", "arguments", metavar="JSON", help="The call's arguments, a JSON object.")
+@click.option(
+    "--args",
+    "arguments",
+    metavar="JSON|@FILE|-",
+    help="The call's arguments, a JSON object: inline, @FILE to read a file, or - for stdin "
+    "(past about 128 KiB the kernel refuses an inline argument).",
+)
 @click.option(
     "--input-file",
     type=click.File("r", encoding="utf-8"),
@@ -67,6 +73,10 @@ def dispatch(
         return
     if not tool:
         error_exit("name a tool (`skill.tool`) or give --workload FILE.jsonl", EXIT_USAGE)
+    if arguments in ("-", "@-") and input_file is not None and input_file.name == "<stdin>":
+        error_exit(
+            "--args - and --input-file - cannot both read stdin: give one a file", EXIT_USAGE
+        )
     call = Call(
         host.tool(tool),
         arguments=_arguments(host, tool, arguments),
@@ -83,12 +93,7 @@ def dispatch(
 def _arguments(host: Host, tool: str, text: str | None) -> dict[str, Any]:
     if text is None:
         return {}
-    try:
-        value = json.loads(text)
-    except ValueError as error:
-        error_exit(f'--args is not JSON: {error}; pass an object like \'{{"text": "hi"}}\'', 2)
-    if not isinstance(value, dict):
-        error_exit('--args must be a JSON object, e.g. \'{"text": "hi"}\'', EXIT_USAGE)
+    value = read_json_object("--args", text)
     for problem in host.tool(tool).validator.problems(value):
         click.echo(f"warning: argument {problem.path}: {problem.message}", err=True)
     return value

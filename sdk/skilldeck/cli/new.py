@@ -48,7 +48,9 @@ def new(
     The project, OUTPUT_DIR/NAME, is a distribution with the `skilldeck` entry point: a module
     with one local and one model-backed tool, SKILL.md, offline tests and cases. NAME follows
     the Agent Skills rules (lowercase letters, digits and single hyphens, e.g.
-    invoice-extractor), and OUTPUT_DIR/NAME must not exist yet.
+    invoice-extractor) with at most 52 characters, not their 64: the model calls the tool
+    NAME__word_count, and the Responses API allows function names of 64 characters.
+    OUTPUT_DIR/NAME must not exist yet.
     """
     try:
         target_for(name, output_dir)  # refuse before asking anything

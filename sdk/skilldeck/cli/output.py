@@ -1,5 +1,6 @@
-"""Terminal output shared by every command: tables, JSON, colour that honours NO_COLOR, and
-errors that say what was wrong and how to fix it."""
+"""Terminal input and output shared by every command: JSON arguments given inline, from a file
+or from stdin, tables, JSON, colour that honours NO_COLOR, and errors that say what was wrong
+and how to fix it."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ import json
 import os
 import sys
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, Any, NoReturn
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, BinaryIO, NoReturn
 
 import click
 
@@ -17,6 +19,12 @@ if TYPE_CHECKING:
 #: Exit codes: a check that found problems, and a command used wrongly (click's own).
 EXIT_FAILED = 1
 EXIT_USAGE = 2
+
+#: The most a JSON option reads from a file or stdin: far above any call a model could send,
+#: small enough that a wrong file (a disk image, /dev/zero) is refused instead of filling memory.
+MAX_JSON_BYTES = 64 * 1024 * 1024
+#: How a JSON option's value is spelled, for its help text and its errors.
+JSON_SOURCES = "inline JSON, @FILE, or - for stdin"
 
 
 def use_color() -> bool:
@@ -65,6 +73,51 @@ def _cell(value: Any) -> str:
 
 def _is_number(text: str) -> bool:
     return text == "-" or text.replace(",", "").replace(".", "", 1).lstrip("$-").isdigit()
+
+
+def read_json_object(option: str, value: str) -> dict[str, Any]:
+    """A JSON object given to `option` as curl takes data: inline, `@FILE`, or `-` (or `@-`)
+    for stdin. One command-line argument is capped by the kernel (128 KiB on Linux: "Argument
+    list too long"), a file or a pipe is not. Anything wrong is a usage error naming the option
+    and the source."""
+    source = f"{option} {value}" if value.startswith("@") or value == "-" else option
+    if value in ("-", "@-"):
+        data = _read_capped(source, sys.stdin.buffer)
+    elif value.startswith("@"):
+        try:
+            with Path(value[1:]).expanduser().open("rb") as file:
+                data = _read_capped(source, file)
+        except FileNotFoundError:
+            error_exit(f"{source}: no such file", EXIT_USAGE)
+        except OSError as error:
+            error_exit(f"{source}: cannot read it: {error.strerror or error}", EXIT_USAGE)
+    else:
+        data = value.encode("utf-8", errors="surrogateescape")
+    try:
+        parsed = json.loads(data.decode("utf-8"))
+    except UnicodeDecodeError as error:
+        error_exit(f"{source} is not UTF-8 text (byte {error.start + 1})", EXIT_USAGE)
+    except (ValueError, RecursionError) as error:
+        why = "nested too deeply" if isinstance(error, RecursionError) else str(error)
+        error_exit(
+            f'{source} is not JSON: {why}; pass an object like \'{{"text": "hi"}}\', '
+            "@FILE or - (stdin)",
+            EXIT_USAGE,
+        )
+    if not isinstance(parsed, dict):
+        error_exit(f'{source} must be a JSON object, e.g. \'{{"text": "hi"}}\'', EXIT_USAGE)
+    return parsed
+
+
+def _read_capped(source: str, file: BinaryIO) -> bytes:
+    data = file.read(MAX_JSON_BYTES + 1)
+    if len(data) > MAX_JSON_BYTES:
+        error_exit(
+            f"{source}: more than {MAX_JSON_BYTES // 2**20} MiB of JSON: give the call's "
+            "arguments, not a whole data set",
+            EXIT_USAGE,
+        )
+    return data
 
 
 def error_exit(message: str, code: int = EXIT_FAILED) -> NoReturn:

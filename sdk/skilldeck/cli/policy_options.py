@@ -9,7 +9,9 @@ from typing import Any, TypeVar
 
 import click
 
+from skilldeck.catalog import values
 from skilldeck.dispatch.policy import Policy
+from skilldeck.errors import InvalidValue
 from skilldeck.tiers import TIERS, Tier
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -24,6 +26,29 @@ def _tiers(_: click.Context, __: click.Parameter, value: str | None) -> frozense
     if unknown or not names:
         raise click.BadParameter(f"use tiers from {', '.join(TIER_NAMES)}, comma-separated")
     return frozenset(Tier(name) for name in names)
+
+
+class Finite(click.ParamType):  # type: ignore[type-arg]
+    """A finite number read by the settings file's own parser, so `nan` and `inf` are refused
+    on the command line as in TOML (click's FloatRange lets nan through every bound)."""
+
+    def __init__(self, what: str, *, positive: bool = False) -> None:
+        self.what = what
+        self.positive = positive
+        self.name = "seconds" if positive else "dollars"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, float):
+            return value
+        parse = values.positive if self.positive else values.non_negative
+        try:
+            return parse(value, what=self.what)
+        except InvalidValue as error:
+            self.fail(str(error), param, ctx)
+
+
+DOLLARS = Finite("a number of US dollars")
+SECONDS = Finite("a number of seconds", positive=True)
 
 
 def policy_options(command: F) -> F:
@@ -42,12 +67,8 @@ def policy_options(command: F) -> F:
             metavar="TOKENS",
             help="Output tokens reserved for tools that declare no max_output_tokens.",
         ),
-        click.option(
-            "--max-cost-per-call", type=click.FloatRange(min=0), metavar="USD", help="Budget."
-        ),
-        click.option(
-            "--max-cost-per-run", type=click.FloatRange(min=0), metavar="USD", help="Budget."
-        ),
+        click.option("--max-cost-per-call", type=DOLLARS, metavar="USD", help="Budget."),
+        click.option("--max-cost-per-run", type=DOLLARS, metavar="USD", help="Budget."),
     ]
     for option in reversed(options):
         command = option(command)
@@ -63,6 +84,7 @@ def build_policy(base: Policy, options: dict[str, Any]) -> Policy:
         "reserved_output_tokens": options.pop("reserve_output", None),
         "max_cost_per_call": options.pop("max_cost_per_call", None),
         "max_cost_per_run": options.pop("max_cost_per_run", None),
+        "request_timeout": options.pop("request_timeout", None),
     }
     given = {key: value for key, value in changes.items() if value is not None}
     try:

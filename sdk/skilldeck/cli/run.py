@@ -17,9 +17,9 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from skilldeck.cli.listing import load_host
-from skilldeck.cli.output import EXIT_USAGE, echo_json, error_exit, style, table
-from skilldeck.cli.policy_options import TIER_NAMES, build_policy, policy_options
-from skilldeck.errors import UnknownToolError
+from skilldeck.cli.output import EXIT_FAILED, EXIT_USAGE, echo_json, error_exit, style, table
+from skilldeck.cli.policy_options import SECONDS, TIER_NAMES, build_policy, policy_options
+from skilldeck.errors import RunStopped, UnknownToolError
 from skilldeck.events import Event
 from skilldeck.hookspecs import hookimpl
 from skilldeck.host.host import Host
@@ -40,6 +40,19 @@ SIMULATED_INVALID_OUTPUTS = 1
 @click.option("--max-turns", type=click.IntRange(min=1), default=10, show_default=True)
 @click.option("--concurrency", type=click.IntRange(min=1), default=16, show_default=True)
 @click.option("--tool-timeout", type=click.FloatRange(min=0, min_open=True), default=300.0)
+@click.option(
+    "--request-timeout",
+    type=SECONDS,
+    metavar="SECONDS",
+    help="Seconds one model request may wait, per attempt (default: the policy's "
+    "request_timeout, else derived from the request's estimated latency).",
+)
+@click.option(
+    "--planner-max-output",
+    type=click.IntRange(min=1),
+    metavar="TOKENS",
+    help="max_output_tokens of each planner turn, and what the run budget reserves for it.",
+)
 @click.option("--trace", type=click.Path(dir_okay=False, path_type=Path), help="JSONL trace.")
 @click.option("--offline", is_flag=True, help="Run against the embedded simulator.")
 @click.option("--json", "as_json", is_flag=True, help="Print the whole result as JSON.")
@@ -51,6 +64,8 @@ def run(
     max_turns: int,
     concurrency: int,
     tool_timeout: float,
+    request_timeout: float | None,
+    planner_max_output: int | None,
     trace: Path | None,
     offline: bool,
     as_json: bool,
@@ -80,22 +95,47 @@ def run(
             host,
             tools=names,
             planner_tier=Tier(planner_tier),
-            policy=build_policy(host.policy(), policy),
+            policy=build_policy(host.policy(), {**policy, "request_timeout": request_timeout}),
             concurrency=concurrency,
             max_turns=max_turns,
             tool_timeout=tool_timeout,
+            planner_max_output_tokens=planner_max_output,
             trace=trace,
             client=client,
         )
+        stopped: RunStopped | None = None
         try:
             result = runner.run_sync(task)
+        except RunStopped as error:  # the partial run is printed all the same
+            stopped, result = error, error.result
         finally:
             if progress is not None:
                 progress.close()
+    failure = _failure(result, stopped)
     if as_json:
-        echo_json({"offline": offline, **result.to_dict()})
-        return
-    click.echo(_report(result, offline))
+        echo_json(
+            {
+                "offline": offline,
+                "ok": failure is None,
+                "stopped": None if stopped is None else str(stopped),
+                **result.to_dict(),
+            }
+        )
+    else:
+        click.echo(_report(result, offline, stopped))
+    if failure is not None:
+        error_exit(failure, EXIT_FAILED)
+
+
+def _failure(result: RunResult, stopped: RunStopped | None) -> str | None:
+    """Why the run counts as failed (exit 1), or None: it stopped without an answer, or every
+    call it made failed (a planner may still word an answer around them)."""
+    if stopped is not None:
+        return str(stopped)
+    failed = sum(not call.ok for call in result.calls)
+    if result.calls and failed == len(result.calls):
+        return f"every call of the run failed ({failed} of {failed}): see each call's error"
+    return None
 
 
 @contextlib.contextmanager
@@ -113,11 +153,14 @@ def _client(host: Host, names: list[str] | None, offline: bool) -> Iterator[Any]
         yield lambda profile: server.async_client()
 
 
-def _report(result: RunResult, offline: bool) -> str:
+def _report(result: RunResult, offline: bool, stopped: RunStopped | None = None) -> str:
+    from skilldeck.testing.harness import argument_problems
+
     lines = [style("answer", bold=True)]
     if offline:
         lines.append("(offline: every model output below comes from the simulator)")
-    lines += [result.final_output, "", style("calls", bold=True)]
+    answer = result.final_output if stopped is None else f"(none: the run stopped: {stopped})"
+    lines += [answer, "", style("calls", bold=True)]
     rows = []
     for call in result.calls:
         binding = call.binding
@@ -136,6 +179,12 @@ def _report(result: RunResult, offline: bool) -> str:
             )
         )
     lines.append(table(("tool", "tier", "model", "status", "reason"), rows))
+    problems = [
+        (call.tool, problem) for call in result.calls for problem in argument_problems(call)
+    ]
+    if problems:
+        lines += ["", style("argument problems", bold=True)]
+        lines += [f"{tool}: {problem}" for tool, problem in problems]
     escalations = [(call.tool, text) for call in result.calls for text in call.escalations]
     if escalations:
         lines += ["", style("escalations", bold=True)]

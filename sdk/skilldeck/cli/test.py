@@ -20,9 +20,17 @@ class Row:
     name: str
     ok: bool
     detail: str
+    #: A case's argument problems as `{"path", "message"}`: the detail lists them too.
+    problems: tuple[dict[str, str], ...] = ()
 
     def to_dict(self) -> dict[str, object]:
-        return {"kind": self.kind, "name": self.name, "ok": self.ok, "detail": self.detail}
+        return {
+            "kind": self.kind,
+            "name": self.name,
+            "ok": self.ok,
+            "detail": self.detail,
+            "problems": list(self.problems),
+        }
 
 
 @click.command("test")
@@ -123,6 +131,7 @@ def _case_rows(path: Path, cases_path: Path) -> list[Row]:
     rows = []
     with FakeResponsesServer() as server, progress_bar(len(cases), "cases") as bar:
         for result in run_cases(cases, host, server):
-            rows.append(Row("case", result.case.name, result.ok, result.detail))
+            problems = tuple(problem.to_dict() for problem in result.problems)
+            rows.append(Row("case", result.case.name, result.ok, result.detail, problems))
             bar.update(1)
     return rows

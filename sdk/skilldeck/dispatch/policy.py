@@ -1,9 +1,10 @@
-"""What a host app allows the dispatcher to do: tiers, output reservation, and money.
+"""What a host app allows the dispatcher and the runner to do: tiers, output reservation, money
+and time.
 
 The policy only ever narrows what a tool's declaration permits (dispatcher rule 2): a host can keep
-calls off a tier, pin them to one, cap how high they go, and refuse calls or runs that would
-cost too much. It never widens a declaration: a tool whose ceiling is `mini` never runs on
-`full`, whatever the policy says.
+calls off a tier, pin them to one, cap how high they go, refuse calls or runs that would cost
+too much, and bound how long one model request may wait. It never widens a declaration: a tool
+whose ceiling is `mini` never runs on `full`, whatever the policy says.
 """
 
 from __future__ import annotations
@@ -30,6 +31,10 @@ def _dollars(value: Any) -> float:
     return values.non_negative(value, what="a number of US dollars")
 
 
+def _seconds(value: Any) -> float:
+    return values.positive(value, what="a number of seconds")
+
+
 #: Every key of the `policy` settings table, and how its value is read.
 _PARSERS: dict[str, Callable[[Any], Any]] = {
     "allowed_tiers": values.tier_set,
@@ -38,6 +43,7 @@ _PARSERS: dict[str, Callable[[Any], Any]] = {
     "reserved_output_tokens": values.non_negative_int,
     "max_cost_per_call": _dollars,
     "max_cost_per_run": _dollars,
+    "request_timeout": _seconds,
 }
 POLICY_KEYS: tuple[str, ...] = tuple(_PARSERS)
 
@@ -54,6 +60,9 @@ class Policy:
     reserved_output_tokens: int = DEFAULT_RESERVED_OUTPUT_TOKENS
     max_cost_per_call: float | None = None
     max_cost_per_run: float | None = None
+    #: Seconds one model request may wait for its answer (each attempt of the client's
+    #: retries); None derives it from the request's estimated latency (see `Runner`).
+    request_timeout: float | None = None
     _rank_blocked: dict[Tier, str] = field(
         init=False, repr=False, compare=False, default_factory=dict
     )
@@ -86,8 +95,12 @@ class Policy:
             return f"reserved_output_tokens must be >= 0, got {self.reserved_output_tokens}"
         for name in ("max_cost_per_call", "max_cost_per_run"):
             value = getattr(self, name)
-            if value is not None and value < 0:
-                return f"{name} must be >= 0, got {value}"
+            # nan compares false with every cost: a nan limit would switch the budget off.
+            if value is not None and not (values.is_finite(value) and value >= 0):
+                return f"{name} must be a finite number >= 0 (US dollars), got {value!r}"
+        timeout = self.request_timeout
+        if timeout is not None and not (values.is_finite(timeout) and timeout > 0):
+            return f"request_timeout must be a finite number > 0 (seconds), got {timeout!r}"
         return None
 
     def _why_blocked(self, tier: Tier) -> str | None:

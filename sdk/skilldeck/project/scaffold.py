@@ -21,6 +21,7 @@ from skilldeck.skill import MAX_DESCRIPTION, MAX_NAME, api_name, valid_skill_nam
 from skilldeck.tiers import TIERS as _TIERS
 
 __all__ = [
+    "CAP_REASON",
     "LONGEST_TOOL",
     "MAX_SKILL_NAME",
     "TEMPLATE_TOOLS",
@@ -41,9 +42,15 @@ TIERS: tuple[str, ...] = tuple(tier.value for tier in _TIERS)
 TEMPLATE_TOOLS = ("word_count", "summarize")
 LONGEST_TOOL = max(TEMPLATE_TOOLS, key=len)
 MAX_SKILL_NAME = MAX_NAME - len(api_name("", LONGEST_TOOL))
+#: Why NAME is capped below the Agent Skills' 64: said in every message and doc of the cap.
+CAP_REASON = (
+    f"{MAX_SKILL_NAME}, not the Agent Skills' {MAX_NAME}, because the model calls the tool "
+    f"NAME{api_name('', LONGEST_TOOL)} and the Responses API allows function names of "
+    f"{MAX_NAME} characters"
+)
 NAME_RULES = (
     f"1 to {MAX_SKILL_NAME} lowercase letters, digits and single hyphens, not starting or "
-    "ending with a hyphen (e.g. invoice-extractor)"
+    f"ending with a hyphen (e.g. invoice-extractor); at most {CAP_REASON}"
 )
 #: Where the template sits inside the installed package (see pyproject's force-include).
 _PACKAGED = ("_templates", "skill")
@@ -70,7 +77,8 @@ def name_problem(name: str) -> str | None:
         return (
             f"{name!r} has {len(name)} characters; the model calls the tool "
             f"{api_name(name, LONGEST_TOOL)!r}, which must fit the Responses API's {MAX_NAME} "
-            f"characters: use at most {MAX_SKILL_NAME}"
+            f"characters: use at most {MAX_SKILL_NAME} ({MAX_NAME} less the "
+            f"{len(api_name('', LONGEST_TOOL))} of {api_name('', LONGEST_TOOL)!r})"
         )
     return None
 

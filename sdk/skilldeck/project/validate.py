@@ -19,6 +19,7 @@ from skilldeck.problems import Problem
 from skilldeck.project.loading import load_project
 from skilldeck.schema.strict import strict_problems
 from skilldeck.skill import Skill, Tool
+from skilldeck.tiers import EFFORTS
 
 if TYPE_CHECKING:
     from skilldeck.catalog.catalog import Catalog
@@ -79,11 +80,12 @@ def _check_tool(tool: Tool, catalog: Catalog) -> Iterable[Problem]:
     if tool.tier is None:
         return
     profile = catalog.profile(tool.tier)
-    if tool.effort is not None and tool.effort not in profile.efforts:
+    sent = profile.effort_for(tool.effort)  # one it lacks is raised to the nearest above
+    if tool.effort is not None and EFFORTS.index(sent or "none") < EFFORTS.index(tool.effort):
         yield Problem(
             where,
-            f"effort {tool.effort!r} is not supported by {profile.model} ({tool.tier}); "
-            f"use one of {', '.join(profile.efforts)}",
+            f"effort {tool.effort!r} is above every effort {profile.model} ({tool.tier}) "
+            f"offers: it would be sent as {sent!r}; use one of {', '.join(profile.efforts)}",
         )
     if tool.max_output_tokens is not None and tool.max_output_tokens > profile.max_output:
         yield Problem(

@@ -26,6 +26,7 @@ from skilldeck.errors import (
     DispatchError,
     InvalidArguments,
     InvalidOutput,
+    InvalidResult,
     ModelFailed,
     RequestFailed,
     RunError,
@@ -33,11 +34,19 @@ from skilldeck.errors import (
     describe,
 )
 from skilldeck.run.context import Context
-from skilldeck.run.outputs import OutputSpec, error_output, output_spec, result_output
+from skilldeck.run.outputs import (
+    OutputSpec,
+    error_output,
+    invalid_result_output,
+    output_spec,
+    result_output,
+    tool_result,
+)
 from skilldeck.run.requests import ModelRequest, answer_text, send
 from skilldeck.run.response import FunctionCall
 from skilldeck.run.results import CallRecord, RunResult
 from skilldeck.run.session import DEFAULT_INSTRUCTIONS, Planner, Session
+from skilldeck.run.threads import in_daemon_thread
 from skilldeck.skill import Tool
 from skilldeck.tiers import TIERS, Tier
 
@@ -109,6 +118,7 @@ class ToolCall:
         record = self.record
         try:
             arguments = tool.validator.check(self.item.arguments)
+            kwargs = tool.to_python(arguments)  # a value that does not convert is invalid too
         except InvalidArguments as error:
             record.arguments = self.item.arguments
             record.error = error.message
@@ -133,39 +143,64 @@ class ToolCall:
             depth=self.depth,
             run_id=self.session.run_id,
         )
+        started = time.perf_counter()
         try:
             async with deadline:
-                result = await self._invoke(tool, call, ctx)
-        except TimeoutError:
-            if not deadline.expired():
-                raise  # the handler's own TimeoutError: a failure like any other
-            record.error = f"timed out after {timeout:g} s"
-            return error_output(
-                "timeout", f"{tool.qualified_name} did not finish within {timeout:g} s"
-            )
-        except BudgetExceeded as error:
-            record.error = str(error)
-            return error_output("budget_exceeded", str(error))
-        except (ModelFailed, InvalidOutput) as error:
-            record.error = str(error)
-            return error_output("model_failed", str(error))
+                result = await self._invoke(tool, kwargs, ctx)
+        except Exception as error:
+            if _past(deadline):  # whatever it raised, it came too late
+                return self._timed_out(timeout, started, late=not isinstance(error, TimeoutError))
+            return self._failed(error)
         finally:
             self.closed = True  # a sync handler still running may not reach a model any more
+        if _past(deadline):  # it blocked the loop, or swallowed the cancellation: value dropped
+            return self._timed_out(timeout, started, late=True)
+        try:
+            output = tool_result(tool, result)
+        except InvalidResult as error:
+            record.error = error.message
+            return invalid_result_output(error)
         record.value = result
-        return result_output(result)
+        return output
 
-    async def _invoke(self, tool: Tool, call: Call, ctx: Context) -> Any:
-        kwargs = tool.to_python(call.arguments)
+    def _timed_out(self, timeout: float, started: float, *, late: bool) -> str:
+        """The `timeout` output; `late`: the handler ended past its deadline on its own, so the
+        message says why it could not be stopped on time."""
+        self.record.error = f"timed out after {timeout:g} s"
+        message = f"{self.record.tool} did not finish within {timeout:g} s"
+        if late:
+            message += (
+                f" (it ended {time.perf_counter() - started:.1f} s after it started: an async "
+                "handler that blocks the event loop or swallows CancelledError cannot be stopped "
+                "on time; its result was dropped)"
+            )
+        return error_output("timeout", message)
+
+    def _failed(self, error: Exception) -> str:
+        """The error output of a failure the runtime knows; the handler's own exceptions
+        (its own TimeoutError too) are raised on, for `execute` to make them `tool_failed`."""
+        if isinstance(error, InvalidResult):
+            output = invalid_result_output(error)
+        elif isinstance(error, BudgetExceeded):
+            output = error_output("budget_exceeded", str(error))
+        elif isinstance(error, ModelFailed | InvalidOutput):
+            output = error_output("model_failed", str(error))
+        else:
+            raise error
+        self.record.error = str(error)
+        return output
+
+    async def _invoke(self, tool: Tool, kwargs: dict[str, Any], ctx: Context) -> Any:
         if tool.context_param:
             kwargs[tool.context_param] = ctx
         if tool.is_async:
-            return await tool.handler(**kwargs)
-        loop = asyncio.get_running_loop()
+            return _not_awaitable(tool, await tool.handler(**kwargs))
         handler = functools.partial(tool.handler, **kwargs)
-        result = await loop.run_in_executor(self.session.executor(), handler)
-        if inspect.isawaitable(result):  # e.g. an object whose async __call__ was not detected
-            result = await result
-        return result
+        name = f"skilldeck-{self.session.run_id}-{tool.qualified_name}"
+        result = await in_daemon_thread(handler, name=name)
+        if inspect.isawaitable(result):  # a sync handler's awaitable is awaited, once: e.g. an
+            result = await result  # object whose async __call__ inspect could not detect
+        return _not_awaitable(tool, result)
 
     # -- what the handler asks --------------------------------------------------------------
 
@@ -323,6 +358,29 @@ class ToolCall:
         async with slots:
             deadline.reschedule(loop.time() + left)
             yield
+
+
+def _past(deadline: asyncio.Timeout) -> bool:
+    """Whether the call's deadline has passed: it fired (even if the handler swallowed the
+    CancelledError it sent), or the loop was blocked past it, so that it never could."""
+    when = deadline.when()
+    return deadline.expired() or (when is not None and asyncio.get_running_loop().time() >= when)
+
+
+def _not_awaitable(tool: Tool, result: Any) -> Any:
+    """`result`, unless it is still awaitable: an async handler that returns a coroutine forgot
+    an `await` (awaiting it for the handler would hide the bug), and is refused, unrun."""
+    if not inspect.isawaitable(result):
+        return result
+    if inspect.iscoroutine(result):
+        result.close()  # never run, and no "was never awaited" warning
+    elif isinstance(result, asyncio.Future):
+        result.cancel()
+    kind = type(result).__qualname__
+    raise InvalidResult(
+        f"{tool.qualified_name} returned a {kind} object instead of its value: forgot an "
+        "await? (return `await ...`)"
+    )
 
 
 def _above(tier: Tier) -> Tier:

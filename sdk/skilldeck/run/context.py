@@ -85,7 +85,8 @@ class Context(ContextBase):
     def respond_sync(
         self, input: Any, *, instructions: str | None = None, output: Any = None
     ) -> Any:
-        """`respond` for sync handlers, which the runtime runs in worker threads."""
+        """`respond` for sync handlers, which the runtime runs in threads of their own: the
+        request runs on the run's loop, and this thread waits for its answer."""
         import asyncio
 
         try:
@@ -100,6 +101,11 @@ class Context(ContextBase):
             )
         if self._loop is None:
             return asyncio.run(self.respond(input, instructions=instructions, output=output))
+        if self._loop.is_closed():  # a handler abandoned at its deadline, still running
+            raise RunError(
+                f"{self.tool.qualified_name}: the call has ended (timed out or cancelled) and "
+                "its run is over"
+            )
         future = asyncio.run_coroutine_threadsafe(
             self.respond(input, instructions=instructions, output=output), self._loop
         )

@@ -1,23 +1,37 @@
 """The ledger: one record per model request of a run, priced from the catalog.
 
-Costs are computed from the usage the API reported, never from estimates, and every record is
-priced a second time on the `full` profile, so a run can be compared with the same run made all
-on the largest model.
+Costs are computed from the usage the API reported, never from the dispatcher's estimates, and
+every record is priced a second time on the `full` profile, so a run can be compared with the
+same run made all on the largest model.
+
+Usage comes from a server, so it is read as hostile input: a count that is not an integer from
+0 to `MAX_REPORTED_TOKENS` (`"lots"`, `-5`, missing) would raise out of the run or price a
+request below zero. Such a request is recorded with `usage_ok` false and `usage_problem`
+saying what was wrong, its bad counts measured instead with `skilldeck.tokens`: the input from
+what was sent, the output from the text received (reasoning the server did not report counts
+as 0). The money was spent either way; the ledger says it is an estimate.
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from skilldeck.catalog.profile import ModelProfile
+from skilldeck.catalog.values import is_int
 from skilldeck.plain import plain_fields
+from skilldeck.tokens import count_tokens, request_text
 
 __all__ = ["Ledger", "LedgerRecord", "Requested", "TierUsage"]
 
 #: The ledger's `tool` of a run's planner turns.
 PLANNER = "planner"
+
+#: A reported token count above this is malformed: no request reads or writes a trillion
+#: tokens, and bigger integers would overflow a float when priced.
+MAX_REPORTED_TOKENS = 10**12
 
 
 class Requested(Protocol):
@@ -35,6 +49,9 @@ class Requested(Protocol):
     def depth(self) -> int: ...
     @property
     def escalation(self) -> str | None: ...
+    def counted_input(self) -> int:
+        """The input tokens of what was sent, counted: the fallback for a malformed usage."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -57,6 +74,10 @@ class LedgerRecord:
     status: str = "ok"
     escalation: str | None = None
     depth: int = 0
+    #: False when the response's usage was malformed and the counts are skilldeck's own
+    #: measure of what was sent and received; `usage_problem` says what was wrong.
+    usage_ok: bool = True
+    usage_problem: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return plain_fields(self)
@@ -94,10 +115,30 @@ class Ledger:
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def record(
-        self, request: Requested, *, run_id: str, usage: Any, wall_time: float, status: str
+        self,
+        request: Requested,
+        *,
+        run_id: str,
+        usage: Any,
+        wall_time: float,
+        status: str,
+        output: Sequence[Any] | None = None,
     ) -> LedgerRecord:
-        """Add the record of one request from its Responses API `usage` (None: no usage)."""
-        tokens = usage_tokens(usage)
+        """Add the record of one request from its Responses API `usage`. `output` is the
+        response's output items, None when there was no response (a failed request, which
+        reports no usage and is recorded at 0); with a response, a malformed usage is
+        measured from what was sent and `output` (see the module docstring)."""
+        problems: list[str] = []
+        if output is None:
+            tokens = dict.fromkeys(_COUNTS, 0)
+        else:
+            tokens, problems, bad = read_usage(usage)
+            if "input_tokens" in bad:
+                tokens["input_tokens"] = request.counted_input()
+            if "output_tokens" in bad:
+                tokens["output_tokens"] = _output_tokens(output)
+            tokens["cached_tokens"] = min(tokens["cached_tokens"], tokens["input_tokens"])
+            tokens["reasoning_tokens"] = min(tokens["reasoning_tokens"], tokens["output_tokens"])
         profile = request.profile
         record = LedgerRecord(
             run_id=run_id,
@@ -113,6 +154,8 @@ class Ledger:
             status=status,
             escalation=request.escalation,
             depth=request.depth,
+            usage_ok=not problems,
+            usage_problem="; ".join(problems) or None,
         )
         with self._lock:
             self.records.append(record)
@@ -157,19 +200,70 @@ def _priced(profile: ModelProfile, tokens: dict[str, int]) -> float:
     )
 
 
+_COUNTS = ("input_tokens", "cached_tokens", "output_tokens", "reasoning_tokens")
+
+
+def read_usage(usage: Any) -> tuple[dict[str, int], list[str], set[str]]:
+    """Token counts from a Responses API usage object or dict, what is wrong with it, and the
+    counts that are wrong. `input_tokens` and `output_tokens` must be there; the details
+    (cached, reasoning) count as 0 when absent. A bad count reads as 0 here."""
+    tokens = dict.fromkeys(_COUNTS, 0)
+    both = {"input_tokens", "output_tokens"}
+    if usage is None:
+        return tokens, ["the response reports no usage"], both
+    if not isinstance(usage, dict) and not hasattr(usage, "input_tokens"):
+        return tokens, [f"usage: expected an object, got {type(usage).__name__}"], both
+    problems: list[str] = []
+    bad: set[str] = set()
+    places = (
+        ("input_tokens", None, "input_tokens", True),
+        ("output_tokens", None, "output_tokens", True),
+        ("cached_tokens", "input_tokens_details", "cached_tokens", False),
+        ("reasoning_tokens", "output_tokens_details", "reasoning_tokens", False),
+    )
+    for key, parent, name, required in places:
+        source = usage if parent is None else _get(usage, parent)
+        value = _get(source, name)
+        path = f"{parent}.{name}" if parent else name
+        if value is None:
+            if required:
+                problems.append(f"{path}: missing")
+                bad.add(key)
+            continue
+        if is_int(value) and 0 <= value <= MAX_REPORTED_TOKENS:
+            tokens[key] = value
+        else:
+            problems.append(
+                f"{path}: expected an integer from 0 to {MAX_REPORTED_TOKENS:,}, "
+                f"got {_shown(value)}"
+            )
+            bad.add(key)
+    return tokens, problems, bad
+
+
 def usage_tokens(usage: Any) -> dict[str, int]:
-    """Token counts from a Responses API usage object or dict; missing parts count as 0."""
+    """Token counts from a Responses API usage object or dict; missing or malformed parts
+    count as 0 (`read_usage` says which)."""
+    return read_usage(usage)[0]
 
-    def get(source: Any, name: str) -> Any:
-        if source is None:
-            return None
-        return source.get(name) if isinstance(source, dict) else getattr(source, name, None)
 
-    input_details = get(usage, "input_tokens_details")
-    output_details = get(usage, "output_tokens_details")
-    return {
-        "input_tokens": int(get(usage, "input_tokens") or 0),
-        "cached_tokens": int(get(input_details, "cached_tokens") or 0),
-        "output_tokens": int(get(usage, "output_tokens") or 0),
-        "reasoning_tokens": int(get(output_details, "reasoning_tokens") or 0),
-    }
+def _get(source: Any, name: str) -> Any:
+    if source is None:
+        return None
+    return source.get(name) if isinstance(source, dict) else getattr(source, name, None)
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:39] + "…"
+
+
+def _output_tokens(output: Sequence[Any]) -> int:
+    """The tokens of the text received: messages, function calls' names and arguments."""
+    received = [item for item in output if _get(item, "type") in _RECEIVED]
+    return sum(count_tokens(text) for text in request_text(input=received).texts)
+
+
+#: The output items whose text the model wrote visibly; a reasoning item's encrypted content
+#: is no measure of its tokens.
+_RECEIVED = frozenset({"message", "function_call"})

@@ -1,6 +1,10 @@
 """Model requests: one path for every request of a run, a loop's turns and the calls' requests
-alike. `send` sets the request's estimate aside, posts it, records its ledger entry, writes
-its trace event and settles the budget with what it really cost, however it ends.
+alike. `send` sets the request's estimate aside, posts it under its timeout, records its ledger
+entry, writes its trace event and settles the budget with what it really cost, however it ends.
+
+The timeout is per request and per attempt (the client retries on its own): the policy's
+`request_timeout`, or else `derived_timeout` of the request's estimated latency, so that a
+planner turn waits no less and no longer than a call's request of the same size would.
 
 `openai` is imported here, when a request is sent, and nowhere else at run time.
 """
@@ -8,17 +12,31 @@ its trace event and settles the budget with what it really cost, however it ends
 from __future__ import annotations
 
 import contextlib
+import json
 import time
+from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any
 
 from skilldeck.catalog.profile import ModelProfile
-from skilldeck.dispatch.binding import Binding
+from skilldeck.dispatch.policy import DEFAULT_RESERVED_OUTPUT_TOKENS
 from skilldeck.errors import AnswerTruncated, RequestFailed, describe
+from skilldeck.run.budget import Estimated
 from skilldeck.run.ledger import LedgerRecord
 from skilldeck.run.response import ModelResponse
 from skilldeck.run.session import Session
+from skilldeck.run.trace import redact
+from skilldeck.tokens import RequestText, request_text
+
+#: The least a request waits, whatever its estimate: the latency parameters are estimates, and
+#: a loaded service answers a small request in seconds, not milliseconds.
+MIN_REQUEST_TIMEOUT = 30.0
+#: How many times its estimated latency a request may take before it is given up on.
+TIMEOUT_FACTOR = 4.0
+#: The most a derived timeout waits (an hour): a profile with absurd speeds does not make a
+#: request wait for days. A `request_timeout` in the policy may be longer.
+MAX_DERIVED_TIMEOUT = 3_600.0
 
 
 @dataclass(frozen=True)
@@ -36,9 +54,55 @@ class ModelRequest:
     depth: int = 0
     #: The escalation that led to this request, in words.
     escalation: str | None = None
-    #: The binding whose estimate is set aside while the request runs. None for a loop's turn:
-    #: it is never refused (the loop stops before a turn once the budget is spent).
-    binding: Binding | None = None
+    #: The estimate set aside while the request runs and its timeout is derived from: the
+    #: call's binding, or a loop turn's `TurnEstimate`.
+    binding: Estimated | None = None
+    #: Everything the model reads when the request chains on `previous_response_id` (a
+    #: loop's whole transcript); None when `params["input"]` is all of it.
+    context: Sequence[Any] | None = None
+
+    def counted_input(self) -> int:
+        """The input tokens of what the model reads, counted exactly with `skilldeck.tokens`."""
+        return self._text().count()
+
+    def estimated_latency(self) -> float:
+        """Seconds, from the profile's latency parameters: the estimate's tokens, or what the
+        request sends and the output it allows."""
+        if self.binding is not None:
+            tokens, output = self.binding.input_tokens, self.binding.reserved_output_tokens
+        else:
+            tokens = self._text().upper_bound()
+            limit = self.params.get("max_output_tokens")
+            output = limit if isinstance(limit, int) else DEFAULT_RESERVED_OUTPUT_TOKENS
+        return self.profile.latency(tokens, output)
+
+    def _text(self) -> RequestText:
+        params = self.params
+        text = params.get("text")
+        schema = None
+        if isinstance(text, dict) and isinstance(text.get("format"), dict):
+            found = text["format"].get("schema")
+            schema = found if isinstance(found, dict) else None
+        return request_text(
+            instructions=params.get("instructions"),
+            input=self.context if self.context is not None else params.get("input"),
+            tools=params.get("tools") or (),
+            output_schema=schema,
+        )
+
+
+def derived_timeout(latency: float) -> float:
+    """`max(30 s, 4 x the estimated latency)`, at most an hour."""
+    seconds = TIMEOUT_FACTOR * latency
+    if seconds != seconds:  # nan: a profile cannot give one, but never wait forever on it
+        return MAX_DERIVED_TIMEOUT
+    return min(max(MIN_REQUEST_TIMEOUT, seconds), MAX_DERIVED_TIMEOUT)
+
+
+def request_timeout(session: Session, request: ModelRequest) -> float:
+    """The seconds one attempt of `request` may wait: the policy's, or derived."""
+    given = session.dispatcher.policy.request_timeout
+    return given if given is not None else derived_timeout(request.estimated_latency())
 
 
 async def send(
@@ -48,7 +112,8 @@ async def send(
     queue: AbstractAsyncContextManager[Any] | None = None,
 ) -> ModelResponse:
     """Send one request, accounted. `queue` is what the request waits for once its money is
-    set aside (a call's concurrency slot); a request that fails raises `RequestFailed`."""
+    set aside (a call's concurrency slot); a request that fails raises `RequestFailed`, naming
+    the endpoint."""
     import openai
 
     budget = session.budget
@@ -57,21 +122,37 @@ async def send(
     try:
         async with queue if queue is not None else contextlib.nullcontext():
             client = session.clients.for_profile(request.profile)
+            timeout = request_timeout(session, request)
             started = time.perf_counter()
             try:
                 # `post`, the client's documented way to send a raw body, rather than
                 # `responses.create`: the body is already plain JSON, and create's typed
                 # transformation and parsing cost ~0.5 ms per item (250 ms for a turn of 500
-                # call outputs). Retries, timeouts and errors are the client's, as with create.
-                body = await client.post("/responses", body=request.params, cast_to=dict)
-                response = ModelResponse.from_json(body)
-            except (openai.APIError, ValueError) as error:  # ValueError: a body not JSON
-                _account(session, request, None, started, "error")
-                model = request.profile.model
-                raise RequestFailed(f"{model} request failed: {_describe(error)}") from error
+                # call outputs). Retries and errors are the client's, as with create. The
+                # body is read as text and parsed here: `cast_to=dict` hands back the raw
+                # text, unparsed, when a proxy labels the JSON `text/plain`.
+                text = await client.post(
+                    "/responses",
+                    body=request.params,
+                    cast_to=str,
+                    options={"timeout": timeout},
+                )
+                response = ModelResponse.from_json(json.loads(text))
+            except (openai.APIError, ValueError, RecursionError) as error:  # not JSON, too deep
+                _account(session, request, None, started, "error", None)
+                where = _endpoint(client)
+                raise RequestFailed(
+                    f"{request.profile.model} request failed: {_describe(error, timeout)} "
+                    f"(endpoint {where})"
+                ) from error
             status = response.status
             record = _account(
-                session, request, response.usage, started, "ok" if status == "completed" else status
+                session,
+                request,
+                response.usage,
+                started,
+                "ok" if status == "completed" else status,
+                response.output,
             )
             cost = record.cost
     finally:
@@ -98,7 +179,12 @@ def answer_text(response: ModelResponse, request: ModelRequest) -> str:
 
 
 def _account(
-    session: Session, request: ModelRequest, usage: Any, started: float, status: str
+    session: Session,
+    request: ModelRequest,
+    usage: Any,
+    started: float,
+    status: str,
+    output: Sequence[Any] | None,
 ) -> LedgerRecord:
     record = session.ledger.record(
         request,
@@ -106,12 +192,28 @@ def _account(
         usage=usage,
         wall_time=time.perf_counter() - started,
         status=status,
+        output=output,
     )
     session.tracer.emit("model_request", **record.to_dict())
     return record
 
 
-def _describe(error: BaseException) -> str:
+def _endpoint(client: Any) -> str:
+    """The client's base URL, credentials redacted: "Connection error." alone names no host."""
+    base = getattr(client, "base_url", None)
+    return redact(str(base).rstrip("/")) if base is not None else "the client's endpoint"
+
+
+def _describe(error: BaseException, timeout: float) -> str:
     """`APIStatusError 503: ...`: the HTTP status, where there is one, says most."""
+    import openai
+
+    if isinstance(error, openai.APITimeoutError):
+        return (
+            f"no answer within {timeout:g} s per attempt (raise request_timeout in the "
+            "policy, or `skilldeck run --request-timeout`)"
+        )
+    if isinstance(error, RecursionError):
+        return "the response body is JSON nested too deeply to read"
     status = getattr(error, "status_code", None)
     return f"{type(error).__name__} {status}: {error}" if status else describe(error)

@@ -19,19 +19,29 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from skilldeck.catalog.values import usd
 from skilldeck.dispatch.policy import Policy
-from skilldeck.errors import IncompleteAnswer, MaxTurnsExceeded, RunError, RunStopped
+from skilldeck.errors import (
+    BudgetExceeded,
+    IncompleteAnswer,
+    MaxTurnsExceeded,
+    PlannerFailed,
+    RequestFailed,
+    RunError,
+    RunStopped,
+)
 from skilldeck.host.host import Host
-from skilldeck.run.budget import RunBudget
+from skilldeck.run.budget import RunBudget, TurnEstimate
 from skilldeck.run.call import ToolCall
 from skilldeck.run.clients import Clients
-from skilldeck.run.ledger import Ledger
+from skilldeck.run.ledger import PLANNER, Ledger
 from skilldeck.run.requests import ModelRequest, send
 from skilldeck.run.response import FunctionCall
 from skilldeck.run.results import RunResult
 from skilldeck.run.session import DEFAULT_INSTRUCTIONS, Planner, Session
 from skilldeck.run.trace import Tracer
 from skilldeck.tiers import Tier
+from skilldeck.tokens import request_text
 
 __all__ = ["Runner"]
 
@@ -40,9 +50,16 @@ class Runner:
     """Runs tasks with a host's tools. Use `await runner.run(task)`, or `runner.run_sync(task)`.
 
     `client` is an `openai.AsyncOpenAI` to use for every model, or a function that makes one
-    for a `ModelProfile`. By default the Runner makes one per run and per `base_url` from the
-    standard `OPENAI_API_KEY` and `OPENAI_BASE_URL` (or the profile's own `base_url`), and
-    closes it when the run ends: a client's connections belong to the event loop of its run.
+    for a `ModelProfile`, called once per run and per profile the run uses. By default the
+    Runner makes one per run and per `base_url` from the standard `OPENAI_API_KEY` and
+    `OPENAI_BASE_URL` (or the profile's own `base_url`). The clients it made, or the function
+    made, are closed when the run ends: a client's connections belong to the event loop of its
+    run.
+
+    Every turn of a tool loop is estimated before it is sent, like a call's request: its
+    input measured, its output `planner_max_output_tokens` (then also sent as the turn's
+    `max_output_tokens`) or else the policy's `reserved_output_tokens`; a turn the run budget
+    cannot afford is not sent, and the run stops with `RunStopped`.
     """
 
     def __init__(
@@ -61,11 +78,14 @@ class Runner:
         store: bool = True,
         client: Any = None,
         trace: str | Path | None = None,
+        planner_max_output_tokens: int | None = None,
     ) -> None:
         if concurrency < 1 or max_turns < 1 or max_depth < 0 or tool_timeout <= 0:
             raise RunError(
                 "concurrency and max_turns must be >= 1, max_depth >= 0, tool_timeout > 0"
             )
+        if planner_max_output_tokens is not None and planner_max_output_tokens < 1:
+            raise RunError("planner_max_output_tokens must be >= 1, or None")
         self.host = host
         self.tools = host.select(tools)
         self.instructions = instructions
@@ -78,6 +98,7 @@ class Runner:
         self.max_depth = max_depth
         self.store = store
         self.trace = trace
+        self.planner_max_output_tokens = planner_max_output_tokens
         self._client = client
 
     # -- entry points -----------------------------------------------------------------------
@@ -165,8 +186,8 @@ class Runner:
         for turn in range(1, self.max_turns + 1):
             if session.budget.exhausted:
                 raise RunStopped(
-                    f"the run budget of ${session.budget.limit:,.4f} is spent: raise "
-                    "max_cost_per_run, or narrow the task",
+                    f"the run budget of {usd(session.budget.limit or 0.0)} is spent (spent "
+                    f"{usd(session.budget.spent)}): raise max_cost_per_run, or narrow the task",
                     _partial(session, planner, transcript, turn - 1),
                 )
             params: dict[str, Any] = {
@@ -178,6 +199,8 @@ class Runner:
             }
             if effort:
                 params["reasoning"] = {"effort": effort}
+            if self.planner_max_output_tokens is not None:
+                params["max_output_tokens"] = self.planner_max_output_tokens
             if self.store:
                 params["input"] = pending
                 if previous:
@@ -185,10 +208,31 @@ class Runner:
             else:
                 params["input"] = transcript
                 params["include"] = ["reasoning.encrypted_content"]
+            context = tuple(transcript)  # chained or replayed, the model reads all of it
             request = ModelRequest(
-                profile, params, tool=planner.caller, effort=effort, depth=planner.depth
+                profile,
+                params,
+                tool=planner.caller,
+                effort=effort,
+                depth=planner.depth,
+                binding=self._turn_estimate(session, planner, params, context, turn),
+                context=context,
             )
-            response = await send(session, request)
+            try:
+                response = await send(session, request)
+            except BudgetExceeded as error:
+                raise RunStopped(
+                    f"{error}: the turn was not sent. Raise max_cost_per_run, lower the "
+                    "reserved output (planner_max_output_tokens, --planner-max-output), or "
+                    "narrow the task; the run so far is in the error's .result",
+                    _partial(session, planner, transcript, turn - 1),
+                ) from None
+            except RequestFailed as error:
+                raise PlannerFailed(
+                    f"turn {turn} of {planner.caller} failed: {error}; the run so far is in "
+                    "the error's .result",
+                    _partial(session, planner, transcript, turn - 1),
+                ) from error
             transcript += response.output
             if response.status != "completed":
                 why = response.incomplete_reason or response.status
@@ -223,6 +267,34 @@ class Runner:
             "is in the error's .result: raise max_turns or narrow the task",
             _partial(session, planner, transcript, self.max_turns),
         )
+
+    def _turn_estimate(
+        self,
+        session: Session,
+        planner: Planner,
+        params: Mapping[str, Any],
+        context: Sequence[Any],
+        turn: int,
+    ) -> TurnEstimate:
+        """What the turn may cost: the byte bound of its input, counted exactly only when
+        that bound is what breaks the budget (as the dispatcher does for calls)."""
+        profile = planner.profile
+        reserved = (
+            self.planner_max_output_tokens or session.dispatcher.policy.reserved_output_tokens
+        )
+        text = request_text(
+            instructions=params["instructions"], input=context, tools=params["tools"]
+        )
+        tokens = text.upper_bound()
+        cost = profile.cost(tokens, reserved)
+        remaining = session.budget.remaining
+        if remaining is not None and cost > remaining and not text.counted:
+            tokens = text.count()
+            cost = profile.cost(tokens, reserved)
+        who = f"{planner.caller} turn {turn}"
+        if planner.caller != PLANNER:
+            who = f"{planner.caller}'s tool loop, turn {turn}"
+        return TurnEstimate(who, profile.model, cost, tokens, text.counted, reserved)
 
 
 def _partial(session: Session, planner: Planner, transcript: list[Any], turns: int) -> RunResult:

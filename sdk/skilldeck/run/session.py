@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -64,20 +63,10 @@ class Session:
     #: The Runner's tool loop, for nested loops.
     plan: Plan
     calls: list[CallRecord] = field(default_factory=list)
-    _executor: ThreadPoolExecutor | None = field(default=None, repr=False)
-
-    def executor(self) -> ThreadPoolExecutor:
-        """Threads for sync handlers. The run's own, so that ending the run never waits for a
-        handler that timed out: Python cannot stop a thread, but it can stop waiting for it."""
-        if self._executor is None:
-            self._executor = ThreadPoolExecutor(thread_name_prefix=f"skilldeck-{self.run_id}")
-        return self._executor
 
     async def close(self) -> None:
         self.tracer.close()
         await self.clients.close()
-        if self._executor is not None:
-            self._executor.shutdown(wait=False, cancel_futures=True)
 
 
 #: Runs a tool loop to its answer: `Runner`'s, which a session hands to its calls.

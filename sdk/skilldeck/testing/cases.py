@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from skilldeck.errors import CasesError, describe
+from skilldeck.errors import ArgumentProblem, CasesError, describe
 from skilldeck.plain import plain
 
 if TYPE_CHECKING:
@@ -50,6 +50,8 @@ class CaseResult:
     case: Case
     ok: bool
     detail: str
+    #: What was wrong with the case's arguments, each at its path, when the tool refused them.
+    problems: tuple[ArgumentProblem, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -57,6 +59,7 @@ class CaseResult:
             "tool": self.case.tool,
             "ok": self.ok,
             "detail": self.detail,
+            "problems": [problem.to_dict() for problem in self.problems],
         }
 
 
@@ -112,12 +115,14 @@ def run_cases(
     from skilldeck.testing.harness import run_tool
 
     for case in cases:
+        problems: tuple[ArgumentProblem, ...] = ()
         try:
             run = run_tool(host, server, case.tool, case.arguments, case.outputs)
+            problems = tuple(run.problems)
             ok, detail = _judge(case, run.value, run.error, run.binding)
         except Exception as error:  # a case's tool name or predicate may raise anything
             ok, detail = False, describe(error)
-        yield CaseResult(case, ok, detail)
+        yield CaseResult(case, ok, detail, problems)
 
 
 def _judge(case: Case, value: Any, error: str | None, binding: Any) -> tuple[bool, str]:

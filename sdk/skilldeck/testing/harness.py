@@ -6,6 +6,7 @@ the real `openai` client over HTTP to the fake server), so what a test sees is w
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,6 +14,7 @@ from typing import Any
 
 from skilldeck.dispatch.binding import Binding
 from skilldeck.dispatch.policy import Policy
+from skilldeck.errors import ArgumentProblem
 from skilldeck.host.host import Host
 from skilldeck.project.loading import load_project, project_name
 from skilldeck.run.ledger import Ledger
@@ -21,7 +23,7 @@ from skilldeck.run.runner import Runner
 from skilldeck.testing.fake_server import FakeResponsesServer
 from skilldeck.testing.script import Fault, RecordedRequest, Turn
 
-__all__ = ["ToolRun", "host_for_project", "run_tool", "scripted"]
+__all__ = ["ToolRun", "argument_problems", "call_error", "host_for_project", "run_tool", "scripted"]
 
 
 @dataclass
@@ -48,7 +50,15 @@ class ToolRun:
 
     @property
     def error(self) -> str | None:
-        return self.call.error
+        """Why the call failed, or None. Arguments that do not match the tool's parameters
+        are listed each with its path, as the model got them: a count alone fixes nothing."""
+        return call_error(self.call)
+
+    @property
+    def problems(self) -> list[ArgumentProblem]:
+        """What was wrong with the arguments, each at its JSON path; empty unless the call
+        failed on them."""
+        return argument_problems(self.call)
 
     @property
     def binding(self) -> Binding | None:
@@ -89,6 +99,34 @@ class ToolRun:
         if self.cost >= dollars:
             raise AssertionError(f"{self.call.tool} cost ${self.cost:.6f}, not below ${dollars}")
         return self
+
+
+def argument_problems(call: CallRecord) -> list[ArgumentProblem]:
+    """The problems listed in a failed call's `invalid_arguments` output (what the model got
+    back, each with its path), or none."""
+    if call.error is None:
+        return []
+    try:
+        output = json.loads(call.output)
+    except (ValueError, RecursionError):
+        return []
+    listed = output.get("problems") if isinstance(output, dict) else None
+    if not isinstance(listed, list):
+        return []
+    return [
+        ArgumentProblem(str(item.get("path", "$")), str(item.get("message", "")))
+        for item in listed
+        if isinstance(item, dict)
+    ]
+
+
+def call_error(call: CallRecord) -> str | None:
+    """A failed call's error on one line with every argument problem and its path, e.g.
+    `... (2 problems): $.text: expected string, got 3; $.n: ...`; None for a call that was ok."""
+    if call.error is None:
+        return None
+    missing = [str(p) for p in argument_problems(call) if str(p) not in call.error]
+    return f"{call.error}: {'; '.join(missing)}" if missing else call.error
 
 
 def scripted(outputs: Iterable[Any]) -> list[Turn | Fault]:
