@@ -450,3 +450,10 @@ def test_a_settings_file_that_is_not_utf8_is_a_config_error_naming_the_file(
     (tmp_path / "skilldeck.toml").write_bytes(b"[models.nano]\nmodel = '\xff\xfe'\n")
     with pytest.raises(ConfigError, match=r"skilldeck.toml: not valid TOML: not UTF-8"):
         load_config()
+
+
+def test_a_non_finite_price_in_the_settings_is_a_config_error_naming_the_key(tmp_path, monkeypatch):
+    (tmp_path / "skilldeck.toml").write_text("[models.mini]\ninput_price = inf\n")
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ConfigError, match=r"skilldeck.toml: \[models.mini\] input_price"):
+        Catalog.load(load_config(), environ={})

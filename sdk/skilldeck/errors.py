@@ -99,8 +99,10 @@ class ConfigError(SkilldeckError):
     """A settings file cannot be read, is not valid TOML, or holds a value that is wrong."""
 
 
-class CatalogError(SkilldeckError):
-    """A model catalog or one of its overrides is malformed."""
+class CatalogError(ConfigError):
+    """A model catalog or one of its overrides is malformed. A `ConfigError` too: most come
+    from the settings file or the environment, and `except ConfigError` should catch every
+    bad setting, prices included."""
 
 
 class InvalidProfile(CatalogError):
