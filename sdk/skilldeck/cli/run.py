@@ -154,8 +154,6 @@ def _client(host: Host, names: list[str] | None, offline: bool) -> Iterator[Any]
 
 
 def _report(result: RunResult, offline: bool, stopped: RunStopped | None = None) -> str:
-    from skilldeck.testing.harness import argument_problems
-
     lines = [style("answer", bold=True)]
     if offline:
         lines.append("(offline: every model output below comes from the simulator)")
@@ -179,9 +177,7 @@ def _report(result: RunResult, offline: bool, stopped: RunStopped | None = None)
             )
         )
     lines.append(table(("tool", "tier", "model", "status", "reason"), rows))
-    problems = [
-        (call.tool, problem) for call in result.calls for problem in argument_problems(call)
-    ]
+    problems = [(call.tool, problem) for call in result.calls for problem in call.problems]
     if problems:
         lines += ["", style("argument problems", bold=True)]
         lines += [f"{tool}: {problem}" for tool, problem in problems]

@@ -122,6 +122,7 @@ class ToolCall:
         except InvalidArguments as error:
             record.arguments = self.item.arguments
             record.error = error.message
+            record.problems = list(error.problems)
             return result_output(error.to_output())
         record.arguments = arguments
         call = Call(tool, arguments=arguments, call_id=self.item.call_id)

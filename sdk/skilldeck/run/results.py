@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from skilldeck.dispatch.binding import Binding
+from skilldeck.errors import ArgumentProblem
 from skilldeck.plain import plain_fields
 from skilldeck.run.ledger import Ledger
 
@@ -22,6 +23,8 @@ class CallRecord:
     output: str = ""
     error: str | None = None
     escalations: list[str] = field(default_factory=list)
+    #: Every problem of arguments that failed validation, each at its JSON path.
+    problems: list[ArgumentProblem] = field(default_factory=list)
     duration: float = 0.0
     #: The handler's Python return value (not serialised: `output` is what the model got).
     value: Any = field(default=None, repr=False)

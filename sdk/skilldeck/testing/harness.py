@@ -6,7 +6,6 @@ the real `openai` client over HTTP to the fake server), so what a test sees is w
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +22,7 @@ from skilldeck.run.runner import Runner
 from skilldeck.testing.fake_server import FakeResponsesServer
 from skilldeck.testing.script import Fault, RecordedRequest, Turn
 
-__all__ = ["ToolRun", "argument_problems", "call_error", "host_for_project", "run_tool", "scripted"]
+__all__ = ["ToolRun", "call_error", "host_for_project", "run_tool", "scripted"]
 
 
 @dataclass
@@ -58,7 +57,7 @@ class ToolRun:
     def problems(self) -> list[ArgumentProblem]:
         """What was wrong with the arguments, each at its JSON path; empty unless the call
         failed on them."""
-        return argument_problems(self.call)
+        return self.call.problems
 
     @property
     def binding(self) -> Binding | None:
@@ -101,31 +100,12 @@ class ToolRun:
         return self
 
 
-def argument_problems(call: CallRecord) -> list[ArgumentProblem]:
-    """The problems listed in a failed call's `invalid_arguments` output (what the model got
-    back, each with its path), or none."""
-    if call.error is None:
-        return []
-    try:
-        output = json.loads(call.output)
-    except (ValueError, RecursionError):
-        return []
-    listed = output.get("problems") if isinstance(output, dict) else None
-    if not isinstance(listed, list):
-        return []
-    return [
-        ArgumentProblem(str(item.get("path", "$")), str(item.get("message", "")))
-        for item in listed
-        if isinstance(item, dict)
-    ]
-
-
 def call_error(call: CallRecord) -> str | None:
     """A failed call's error on one line with every argument problem and its path, e.g.
     `... (2 problems): $.text: expected string, got 3; $.n: ...`; None for a call that was ok."""
     if call.error is None:
         return None
-    missing = [str(p) for p in argument_problems(call) if str(p) not in call.error]
+    missing = [str(p) for p in call.problems if str(p) not in call.error]
     return f"{call.error}: {'; '.join(missing)}" if missing else call.error
 
 
