@@ -66,18 +66,22 @@ def test_a_plugin_that_raises_on_import_is_reported_and_the_others_load(
     assert "skilldeck-broken" in str(error)
 
 
+#: A plugin that registers one skill, then fails: its skill must not stay behind.
+HALFWAY = """
+from skilldeck import Skill, hookimpl
+
+@hookimpl
+def skilldeck_register_skills(register):
+    register(Skill("half", "Registered before the failure."))
+    raise ValueError("cannot finish")
+"""
+
+
 def test_a_plugin_that_fails_to_register_loses_only_itself(make_distribution) -> None:
     make_distribution(
         "skilldeck-halfway",
         "halfway_plugin",
-        """
-        from skilldeck import Skill, hookimpl
-
-        @hookimpl
-        def skilldeck_register_skills(register):
-            register(Skill("half", "Registered before the failure."))
-            raise ValueError("cannot finish")
-        """,
+        HALFWAY,
     )
     host = Host()
     assert "half" not in host.skills
@@ -230,14 +234,7 @@ def test_a_failed_plugin_is_found_by_its_distributions_name_and_by_what_it_regis
     make_distribution(
         "skilldeck-halfway",
         "halfway_plugin",
-        """
-        from skilldeck import Skill, hookimpl
-
-        @hookimpl
-        def skilldeck_register_skills(register):
-            register(Skill("half", "Registered before the failure."))
-            raise ValueError("cannot finish")
-        """,
+        HALFWAY,
     )
     host = Host()
     with pytest.raises(PluginNotLoaded, match=r"broken_plugin \(skilldeck-broken\) failed to imp"):
