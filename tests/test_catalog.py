@@ -126,6 +126,56 @@ def test_long_context_rule_doubles_cached_input_too() -> None:
     assert full.cost(300_000, cached_tokens=300_000) == pytest.approx(300_000 * 0.25 * 2 / 1e6)
 
 
+def test_a_flex_request_is_priced_at_batch_rates_and_priority_at_its_multiplier() -> None:
+    full = Catalog.defaults()[Tier.FULL]
+    standard = full.cost(300_000, 2_000, cached_tokens=100_000)  # long context applies too
+    assert full.cost(300_000, 2_000, 100_000, service_tier="flex") == pytest.approx(standard / 2)
+    assert full.cost(300_000, 2_000, 100_000, service_tier="priority") == pytest.approx(
+        standard * 2
+    )
+    for same in (None, "auto", "default"):
+        assert full.cost(300_000, 2_000, 100_000, service_tier=same) == standard
+
+
+def test_every_default_profile_prices_flex_at_half_and_priority_at_twice() -> None:
+    assert {
+        (profile.flex_price_multiplier, profile.priority_price_multiplier)
+        for profile in Catalog.defaults()
+    } == {(0.5, 2.0)}
+
+
+def test_the_service_tier_multipliers_are_overridden_like_any_key(tmp_path: Path) -> None:
+    (tmp_path / "skilldeck.toml").write_text("[models.mini]\npriority_price_multiplier = 1.8\n")
+    catalog = Catalog.load(load_config(), environ={"SKILLDECK_FLEX_PRICE_MULTIPLIER_MINI": "0.4"})
+    mini = catalog[Tier.MINI]
+    assert (mini.flex_price_multiplier, mini.priority_price_multiplier) == (0.4, 1.8)
+    assert mini.cost(1_000_000, service_tier="priority") == pytest.approx(0.75 * 1.8)
+
+
+@pytest.mark.parametrize(
+    ("line", "problem"),
+    [
+        ("flex_price_multiplier = 0", "flex_price_multiplier: expected a number > 0, got 0"),
+        ("flex_price_multiplier = 'half'", "flex_price_multiplier: expected a number, got 'half'"),
+        (
+            "priority_price_multiplier = 101",
+            "priority_price_multiplier: expected a number > 0 and at most 100, got 101",
+        ),
+        (
+            "priority_price_multiplier = nan",
+            "priority_price_multiplier: expected a number, got nan",
+        ),
+    ],
+)
+def test_a_service_tier_multiplier_that_is_not_sane_is_refused_naming_the_key(
+    tmp_path: Path, line: str, problem: str
+) -> None:
+    (tmp_path / "skilldeck.toml").write_text(f"[models.nano]\n{line}\n")
+    with pytest.raises(CatalogError) as raised:
+        Catalog.load(load_config(), environ={})
+    assert str(raised.value).startswith(f"skilldeck.toml: [models.nano] {problem}")
+
+
 def test_latency_is_first_token_plus_reading_plus_writing_plus_tool_time() -> None:
     profile = _profile(ttft=0.5, input_tps=1_000.0, output_tps=10.0)
     assert profile.latency(2_000, 30, tool_seconds=1.0) == pytest.approx(0.5 + 2.0 + 3.0 + 1.0)

@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, TypedDict, TypeVar, Unpack, overload
 
-from skilldeck.errors import DeclarationError, SchemaError
+from skilldeck.catalog.profile import service_tier_name
+from skilldeck.errors import DeclarationError, InvalidValue, SchemaError
 from skilldeck.problems import report
 from skilldeck.schema.arguments import ArgumentValidator
 from skilldeck.schema.signature import function_schema, type_schema
@@ -64,7 +65,8 @@ class ToolOptions(TypedDict, total=False):
     `full`); `output` is a type or JSON Schema the model's answer must satisfy; `parameters`
     replaces the schema read from the signature; `strict=False` allows free-form types;
     `examples` are complete argument sets, checked by validate and used by the offline
-    simulator and the docs; `timeout` (seconds) overrides the runner's per-call timeout.
+    simulator and the docs; `timeout` (seconds) overrides the runner's per-call timeout;
+    `service_tier` (auto, default, flex, priority) is sent with its requests, over the run's.
     """
 
     name: str | None
@@ -79,6 +81,7 @@ class ToolOptions(TypedDict, total=False):
     strict: bool
     examples: Iterable[Mapping[str, Any]]
     timeout: float | None
+    service_tier: str | None
 
 
 def valid_skill_name(name: str) -> bool:
@@ -119,6 +122,7 @@ class Tool:
     strict: bool = True
     examples: tuple[dict[str, Any], ...] = ()
     timeout: float | None = None
+    service_tier: str | None = None
     context_param: str | None = None
     signature: FunctionSchema | None = field(default=None, repr=False)
 
@@ -183,6 +187,7 @@ class Tool:
             "ceiling": self.ceiling.value if self.tier else None,
             "strict": self.strict,
             "timeout": self.timeout,
+            "service_tier": self.service_tier,
             "handler": f"{self.handler.__module__}.{self.handler.__qualname__}",
             "is_async": self.is_async,
             "output_schema": self.output_schema,
@@ -267,6 +272,7 @@ def _build_tool(
     strict: bool = True,
     examples: Iterable[Mapping[str, Any]] = (),
     timeout: float | None = None,
+    service_tier: str | None = None,
 ) -> Tool:
     tool_name = name or handler.__name__
     where = f"skill {skill.name}, tool {tool_name}"
@@ -290,17 +296,17 @@ def _build_tool(
     text = description if description is not None else (signature.description if signature else "")
     _check_description(where, text)
 
-    declared_tier = _parsed(where, Tier.parse, tier, "tier") if tier is not None else None
-    declared_ceiling = (
-        _parsed(where, Tier.parse, ceiling, "ceiling") if ceiling is not None else Tier.FULL
-    )
+    declared_tier = _parsed(where, Tier.parse, tier, "tier")
+    declared_ceiling = _parsed(where, Tier.parse, ceiling, "ceiling") or Tier.FULL
     if declared_tier and declared_ceiling and declared_ceiling < declared_tier:
         report(where, f"ceiling {declared_ceiling} is below the declared tier {declared_tier}")
         declared_ceiling = declared_tier
-    if declared_tier is None and (effort or max_output_tokens or output is not None):
+    model_only = effort or max_output_tokens or output is not None or service_tier
+    if declared_tier is None and model_only:
         report(
             where,
-            "effort, max_output_tokens and output only apply to model-backed tools: give a tier",
+            "effort, max_output_tokens, output and service_tier only apply to model-backed "
+            "tools: give a tier",
         )
     if max_output_tokens is not None and max_output_tokens <= 0:
         report(where, f"max_output_tokens must be a positive integer, got {max_output_tokens}")
@@ -315,7 +321,7 @@ def _build_tool(
         parameters=schema,
         handler=handler,
         tier=declared_tier,
-        effort=None if effort is None else _parsed(where, parse_effort, effort),
+        effort=_parsed(where, parse_effort, effort),
         max_output_tokens=max_output_tokens,
         capabilities=frozenset(_capabilities(where, capabilities)),
         ceiling=declared_ceiling or Tier.FULL,
@@ -324,6 +330,7 @@ def _build_tool(
         strict=strict,
         examples=tuple(dict(example) for example in examples),
         timeout=timeout,
+        service_tier=_parsed(where, service_tier_name, service_tier, "service_tier"),
         context_param=signature.context_param if signature else _context_param(handler),
         signature=signature,
     )
@@ -377,10 +384,12 @@ def _output_schema(where: str, output: Any) -> dict[str, Any] | None:
 
 
 def _parsed(where: str, parse: Callable[[Any], T], value: Any, what: str = "") -> T | None:
-    """`parse(value)`, or None once the problem is reported (collected while validating)."""
+    """`parse(value)`; None for None, or once the problem is reported (while validating)."""
+    if value is None:
+        return None
     try:
         return parse(value)
-    except DeclarationError as error:
+    except (DeclarationError, InvalidValue) as error:
         report(where, f"{what}: {error}" if what else str(error))
         return None
 

@@ -95,6 +95,8 @@ _PARSERS: dict[str, Callable[[Any], Any]] = {
     "cached_input_price": non_negative,
     "output_price": non_negative,
     "long_context": long_context_rule,
+    "flex_price_multiplier": positive,
+    "priority_price_multiplier": positive,
     "efforts": effort_list,
     "default_effort": effort_name,
     "capabilities": capability_set,

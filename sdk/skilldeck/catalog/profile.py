@@ -2,6 +2,9 @@
 
 A profile checks itself when made, so a catalog never holds one whose window is smaller than
 its max input, or whose default effort it does not offer.
+
+The Responses API's service tiers (`SERVICE_TIERS`) are priced here too, as multipliers of the
+profile's prices: a price is a model's fact, and the tier a request ran on only scales it.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from skilldeck.catalog.values import is_finite, is_int
-from skilldeck.errors import InvalidProfile
+from skilldeck.errors import InvalidProfile, InvalidValue
 from skilldeck.plain import plain_fields
 from skilldeck.tiers import EFFORTS, Tier
 
@@ -22,6 +25,19 @@ _PER_MILLION = 1_000_000
 MAX_PRICE = 1_000_000.0
 #: Long-context multipliers are at most this: the same reason, for the prices they multiply.
 MAX_MULTIPLIER = 100.0
+
+#: The `service_tier` values a Responses request may send: `auto` (the project's setting,
+#: `default` unless configured otherwise), `default` (standard processing), `flex` (cheaper,
+#: slower, may be refused for lack of capacity) and `priority` (faster, dearer).
+SERVICE_TIERS: tuple[str, ...] = ("auto", "default", "flex", "priority")
+
+
+def service_tier_name(value: Any) -> str:
+    """One of `SERVICE_TIERS`, or `InvalidValue` listing them."""
+    if isinstance(value, str) and value.strip().lower() in SERVICE_TIERS:
+        return value.strip().lower()
+    shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:39] + "…"
+    raise InvalidValue(f"expected a service tier: one of {', '.join(SERVICE_TIERS)}; got {shown}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +76,11 @@ class ModelProfile:
     input_tps: float = 10_000.0
     output_tps: float = 50.0
     long_context: LongContextPricing | None = None
+    #: What a request processed on the `flex` service tier pays, as a multiple of the prices
+    #: above (OpenAI bills flex at batch rates, half the standard prices).
+    flex_price_multiplier: float = 0.5
+    #: The same for the `priority` service tier: an estimate, check the provider's pricing.
+    priority_price_multiplier: float = 2.0
     #: The effort sent when a tool declares none; None leaves it to the API's default.
     default_effort: str | None = None
     #: An OpenAI-compatible endpoint for this model; None means the client's default.
@@ -91,9 +112,16 @@ class ModelProfile:
     def missing(self, capabilities: frozenset[str]) -> frozenset[str]:
         return capabilities - self.capabilities
 
-    def cost(self, input_tokens: int, output_tokens: int = 0, cached_tokens: int = 0) -> float:
+    def cost(
+        self,
+        input_tokens: int,
+        output_tokens: int = 0,
+        cached_tokens: int = 0,
+        service_tier: str | None = None,
+    ) -> float:
         """US dollars for one request. `input_tokens` includes the cached ones, as the API's
-        usage reports them; the long-context rule multiplies the whole request's prices."""
+        usage reports them; the long-context rule multiplies the whole request's prices, and
+        so does the service tier it ran on (`price_multiplier`)."""
         input_multiplier = output_multiplier = 1.0
         rule = self.long_context
         if rule is not None and input_tokens > rule.threshold:
@@ -104,7 +132,16 @@ class ModelProfile:
             + cached * self.cached_input_price * input_multiplier
             + output_tokens * self.output_price * output_multiplier
         )
-        return dollars / _PER_MILLION
+        return dollars * self.price_multiplier(service_tier) / _PER_MILLION
+
+    def price_multiplier(self, service_tier: str | None) -> float:
+        """The multiple of the prices a request on `service_tier` pays: `flex` and `priority`
+        have their own; `auto`, `default` and none pay the prices as they are."""
+        if service_tier == "flex":
+            return self.flex_price_multiplier
+        if service_tier == "priority":
+            return self.priority_price_multiplier
+        return 1.0
 
     def latency(self, input_tokens: int, output_tokens: int, tool_seconds: float = 0.0) -> float:
         """Estimated seconds: first token, reading the input, writing the output, the tool."""
@@ -170,6 +207,10 @@ def profile_problem(profile: ModelProfile) -> tuple[str, str] | None:
                 return "long_context", (
                     f"{key}: expected a number > 0 and at most {MAX_MULTIPLIER:g}, got {value!r}"
                 )
+    for key in ("flex_price_multiplier", "priority_price_multiplier"):
+        value = getattr(profile, key)
+        if not is_finite(value) or not 0 < value <= MAX_MULTIPLIER:
+            return key, f"expected a number > 0 and at most {MAX_MULTIPLIER:g}, got {value!r}"
     if not profile.efforts:
         return "efforts", "expected at least one effort"
     if profile.max_input > profile.window:

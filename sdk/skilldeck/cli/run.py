@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from skilldeck.catalog.profile import SERVICE_TIERS
 from skilldeck.cli.listing import load_host
 from skilldeck.cli.output import EXIT_FAILED, EXIT_USAGE, echo_json, error_exit, style, table
 from skilldeck.cli.policy_options import SECONDS, TIER_NAMES, build_policy, policy_options
@@ -53,6 +54,18 @@ SIMULATED_INVALID_OUTPUTS = 1
     metavar="TOKENS",
     help="max_output_tokens of each planner turn, and what the run budget reserves for it.",
 )
+@click.option(
+    "--service-tier",
+    type=click.Choice(SERVICE_TIERS),
+    help="Service tier of every request (flex: half price, slower; priority: dearer, faster), "
+    "unless a tool declares its own (default: the policy's service_tier, else none sent).",
+)
+@click.option(
+    "--flex-fallback/--no-flex-fallback",
+    default=None,
+    help="Send a flex request refused for lack of capacity once more on default (the "
+    "policy's flex_fallback, on unless set off), or fail it.",
+)
 @click.option("--trace", type=click.Path(dir_okay=False, path_type=Path), help="JSONL trace.")
 @click.option("--offline", is_flag=True, help="Run against the embedded simulator.")
 @click.option("--json", "as_json", is_flag=True, help="Print the whole result as JSON.")
@@ -66,6 +79,8 @@ def run(
     tool_timeout: float,
     request_timeout: float | None,
     planner_max_output: int | None,
+    service_tier: str | None,
+    flex_fallback: bool | None,
     trace: Path | None,
     offline: bool,
     as_json: bool,
@@ -100,6 +115,8 @@ def run(
             max_turns=max_turns,
             tool_timeout=tool_timeout,
             planner_max_output_tokens=planner_max_output,
+            service_tier=service_tier,
+            flex_fallback=flex_fallback,
             trace=trace,
             client=client,
         )

@@ -3,8 +3,9 @@ and time.
 
 The policy only ever narrows what a tool's declaration permits (dispatcher rule 2): a host can keep
 calls off a tier, pin them to one, cap how high they go, refuse calls or runs that would cost
-too much, and bound how long one model request may wait. It never widens a declaration: a tool
-whose ceiling is `mini` never runs on `full`, whatever the policy says.
+too much, bound how long one model request may wait, and choose the service tier requests run
+on (and whether a refused flex request falls back to `default`). It never widens a
+declaration: a tool whose ceiling is `mini` never runs on `full`, whatever the policy says.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from skilldeck.catalog import values
+from skilldeck.catalog.profile import SERVICE_TIERS, service_tier_name
 from skilldeck.errors import ConfigError, DispatchError, InvalidValue
 from skilldeck.plain import plain_fields
 from skilldeck.tiers import TIERS, Tier
@@ -35,6 +37,12 @@ def _seconds(value: Any) -> float:
     return values.positive(value, what="a number of seconds")
 
 
+def _flag(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise InvalidValue(f"expected true or false, got {values.shown(value)}")
+    return value
+
+
 #: Every key of the `policy` settings table, and how its value is read.
 _PARSERS: dict[str, Callable[[Any], Any]] = {
     "allowed_tiers": values.tier_set,
@@ -44,6 +52,8 @@ _PARSERS: dict[str, Callable[[Any], Any]] = {
     "max_cost_per_call": _dollars,
     "max_cost_per_run": _dollars,
     "request_timeout": _seconds,
+    "service_tier": service_tier_name,
+    "flex_fallback": _flag,
 }
 POLICY_KEYS: tuple[str, ...] = tuple(_PARSERS)
 
@@ -63,6 +73,12 @@ class Policy:
     #: Seconds one model request may wait for its answer (each attempt of the client's
     #: retries); None derives it from the request's estimated latency (see `Runner`).
     request_timeout: float | None = None
+    #: The Responses API `service_tier` every request of a run sends, unless its tool declares
+    #: its own; None sends none (the project's setting applies).
+    service_tier: str | None = None
+    #: A flex request refused for lack of capacity (429 `resource_unavailable`) is sent again,
+    #: once, on `default`; False makes the refusal the request's failure.
+    flex_fallback: bool = True
     _rank_blocked: dict[Tier, str] = field(
         init=False, repr=False, compare=False, default_factory=dict
     )
@@ -98,6 +114,12 @@ class Policy:
             # nan compares false with every cost: a nan limit would switch the budget off.
             if value is not None and not (values.is_finite(value) and value >= 0):
                 return f"{name} must be a finite number >= 0 (US dollars), got {value!r}"
+        if self.service_tier is not None and self.service_tier not in SERVICE_TIERS:
+            return (
+                f"service_tier must be one of {', '.join(SERVICE_TIERS)}, got {self.service_tier!r}"
+            )
+        if not isinstance(self.flex_fallback, bool):
+            return f"flex_fallback must be true or false, got {self.flex_fallback!r}"
         timeout = self.request_timeout
         if timeout is not None and not (values.is_finite(timeout) and timeout > 0):
             return f"request_timeout must be a finite number > 0 (seconds), got {timeout!r}"

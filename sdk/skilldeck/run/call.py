@@ -42,7 +42,7 @@ from skilldeck.run.outputs import (
     result_output,
     tool_result,
 )
-from skilldeck.run.requests import ModelRequest, answer_text, send
+from skilldeck.run.requests import ModelRequest, answer_text, bind, send, service_tier_for
 from skilldeck.run.response import FunctionCall
 from skilldeck.run.results import CallRecord, RunResult
 from skilldeck.run.session import DEFAULT_INSTRUCTIONS, Planner, Session
@@ -127,7 +127,7 @@ class ToolCall:
         record.arguments = arguments
         call = Call(tool, arguments=arguments, call_id=self.item.call_id)
         try:
-            binding = self.session.dispatcher.bind(call)
+            binding = bind(self.session, call)
             if not binding.local:  # can the run afford the call at all? (each request sets
                 self.session.budget.check(binding)  # its own estimate aside when it is sent)
         except DispatchError as error:
@@ -222,7 +222,7 @@ class ToolCall:
             call_id=self.item.call_id,
         )
         try:
-            binding = self.session.dispatcher.bind(call, at_least=current.tier)
+            binding = bind(self.session, call, at_least=current.tier)
         except DispatchError as error:
             raise ModelFailed(str(error)) from None
         escalation: str | None = None
@@ -296,6 +296,8 @@ class ToolCall:
         }
         if binding.effort:
             params["reasoning"] = {"effort": binding.effort}
+        if service_tier := service_tier_for(self.session, call.tool):
+            params["service_tier"] = service_tier
         if spec is not None:
             params["text"] = spec.text_format()
         request = ModelRequest(
@@ -323,7 +325,7 @@ class ToolCall:
                 f"{failed.tier} is the top tier"
             )
         try:
-            return self.session.dispatcher.bind(call, at_least=_above(failed.tier), after=after)
+            return bind(self.session, call, at_least=_above(failed.tier), after=after)
         except SkilldeckError as error:
             raise ModelFailed(str(error)) from None
 

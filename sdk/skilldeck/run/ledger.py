@@ -2,7 +2,9 @@
 
 Costs are computed from the usage the API reported, never from the dispatcher's estimates, and
 every record is priced a second time on the `full` profile, so a run can be compared with the
-same run made all on the largest model.
+same run made all on the largest model. Both prices are at the service tier the request ran
+on (`service_tier`: the one the response reports, else the one requested), with the profile's
+multipliers: a flex request at batch rates, half the catalog's prices.
 
 Usage comes from a server, so it is read as hostile input: a count that is not an integer from
 0 to `MAX_REPORTED_TOKENS` (`"lots"`, `-5`, missing) would raise out of the run or price a
@@ -78,6 +80,9 @@ class LedgerRecord:
     #: measure of what was sent and received; `usage_problem` says what was wrong.
     usage_ok: bool = True
     usage_problem: str | None = None
+    #: The Responses API service tier the request was priced at: the one the response
+    #: reports, else the one requested; None when neither said one (the catalog's prices).
+    service_tier: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return plain_fields(self)
@@ -123,11 +128,13 @@ class Ledger:
         wall_time: float,
         status: str,
         output: Sequence[Any] | None = None,
+        service_tier: str | None = None,
     ) -> LedgerRecord:
         """Add the record of one request from its Responses API `usage`. `output` is the
         response's output items, None when there was no response (a failed request, which
         reports no usage and is recorded at 0); with a response, a malformed usage is
-        measured from what was sent and `output` (see the module docstring)."""
+        measured from what was sent and `output` (see the module docstring). `service_tier`
+        is the tier the request ran on, which scales its prices."""
         problems: list[str] = []
         if output is None:
             tokens = dict.fromkeys(_COUNTS, 0)
@@ -148,14 +155,15 @@ class Ledger:
             model=profile.model,
             effort=request.effort,
             **tokens,
-            cost=_priced(profile, tokens),
-            cost_on_full=_priced(self.full, tokens),
+            cost=_priced(profile, tokens, service_tier),
+            cost_on_full=_priced(self.full, tokens, service_tier),
             wall_time=wall_time,
             status=status,
             escalation=request.escalation,
             depth=request.depth,
             usage_ok=not problems,
             usage_problem="; ".join(problems) or None,
+            service_tier=service_tier,
         )
         with self._lock:
             self.records.append(record)
@@ -191,12 +199,13 @@ class Ledger:
         }
 
 
-def _priced(profile: ModelProfile, tokens: dict[str, int]) -> float:
+def _priced(profile: ModelProfile, tokens: dict[str, int], service_tier: str | None) -> float:
     """US dollars for a request's reported usage: input includes cached, output reasoning."""
     return profile.cost(
         tokens["input_tokens"],
         output_tokens=tokens["output_tokens"],
         cached_tokens=tokens["cached_tokens"],
+        service_tier=service_tier,
     )
 
 

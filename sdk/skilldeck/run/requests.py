@@ -6,12 +6,22 @@ The timeout is per request and per attempt (the client retries on its own): the 
 `request_timeout`, or else `derived_timeout` of the request's estimated latency, so that a
 planner turn waits no less and no longer than a call's request of the same size would.
 
+Service tiers. A request sends the `service_tier` of its tool, else the run's (the policy's),
+else none. Its estimate is priced at that tier (`bind`, and the Runner's turn estimates), so
+that the budget sets aside what the request may really cost, and its ledger record at the tier
+the response reports. A flex request may queue for capacity: it waits at least
+`FLEX_MIN_TIMEOUT` per attempt. One refused for lack of capacity (429 `resource_unavailable`,
+after the client's own retries) is recorded with status `flex_unavailable` and sent once more
+on `default` (`FLEX_FALLBACK` in its record), in the same concurrency slot, under an estimate
+of its own; with the policy's `flex_fallback` off the refusal is `ModelFailed`.
+
 `openai` is imported here, when a request is sent, and nowhere else at run time.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import time
 from collections.abc import Sequence
@@ -19,10 +29,12 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any
 
-from skilldeck.catalog.profile import ModelProfile
+from skilldeck.catalog.profile import SERVICE_TIERS, ModelProfile
+from skilldeck.dispatch.binding import Binding
+from skilldeck.dispatch.call import Call
 from skilldeck.dispatch.policy import DEFAULT_RESERVED_OUTPUT_TOKENS
-from skilldeck.errors import AnswerTruncated, RequestFailed, describe
-from skilldeck.run.budget import Estimated
+from skilldeck.errors import AnswerTruncated, ModelFailed, RequestFailed, describe
+from skilldeck.run.budget import Estimated, Reservation
 from skilldeck.run.ledger import LedgerRecord
 from skilldeck.run.response import ModelResponse
 from skilldeck.run.session import Session
@@ -37,6 +49,13 @@ TIMEOUT_FACTOR = 4.0
 #: The most a derived timeout waits (an hour): a profile with absurd speeds does not make a
 #: request wait for days. A `request_timeout` in the policy may be longer.
 MAX_DERIVED_TIMEOUT = 3_600.0
+#: The least a flex request waits per attempt (15 minutes, as OpenAI suggests for flex): it
+#: may queue for capacity before it starts, which no latency estimate foresees.
+FLEX_MIN_TIMEOUT = 900.0
+#: The ledger status of a flex request refused for lack of capacity.
+FLEX_UNAVAILABLE = "flex_unavailable"
+#: The note on the request sent again on `default` after such a refusal.
+FLEX_FALLBACK = "flex capacity refused (429 resource_unavailable): sent again on default"
 
 
 @dataclass(frozen=True)
@@ -60,6 +79,12 @@ class ModelRequest:
     #: Everything the model reads when the request chains on `previous_response_id` (a
     #: loop's whole transcript); None when `params["input"]` is all of it.
     context: Sequence[Any] | None = None
+
+    @property
+    def service_tier(self) -> str | None:
+        """The `service_tier` the request sends, None when it sends none."""
+        tier = self.params.get("service_tier")
+        return tier if isinstance(tier, str) else None
 
     def counted_input(self) -> int:
         """The input tokens of what the model reads, counted exactly with `skilldeck.tokens`."""
@@ -100,9 +125,40 @@ def derived_timeout(latency: float) -> float:
 
 
 def request_timeout(session: Session, request: ModelRequest) -> float:
-    """The seconds one attempt of `request` may wait: the policy's, or derived."""
+    """The seconds one attempt of `request` may wait: the policy's, or derived; a flex
+    request's, at least `FLEX_MIN_TIMEOUT`."""
     given = session.dispatcher.policy.request_timeout
-    return given if given is not None else derived_timeout(request.estimated_latency())
+    seconds = given if given is not None else derived_timeout(request.estimated_latency())
+    return max(seconds, FLEX_MIN_TIMEOUT) if request.service_tier == "flex" else seconds
+
+
+def service_tier_for(session: Session, tool: object) -> str | None:
+    """The service tier a request sends: its tool's (a `Tool`'s `service_tier`), else the
+    run's; None for none."""
+    declared = getattr(tool, "service_tier", None)
+    return declared if isinstance(declared, str) else session.dispatcher.policy.service_tier
+
+
+def bind(session: Session, call: Call, **options: Any) -> Binding:
+    """The dispatcher's binding of `call`, its estimate priced at the service tier the call's
+    requests run on: the budget checks and sets aside what they may really cost."""
+    binding = session.dispatcher.bind(call, **options)
+    profile = binding.profile
+    factor = profile.price_multiplier(service_tier_for(session, call.tool)) if profile else 1.0
+    if factor == 1.0:
+        return binding
+    return dataclasses.replace(binding, estimated_cost=binding.estimated_cost * factor)
+
+
+@dataclass(frozen=True)
+class TierEstimate:
+    """A request's estimate at another service tier's prices: the fallback's, on `default`."""
+
+    tool: str
+    model: str | None
+    estimated_cost: float
+    input_tokens: int
+    reserved_output_tokens: int
 
 
 async def send(
@@ -114,50 +170,107 @@ async def send(
     """Send one request, accounted. `queue` is what the request waits for once its money is
     set aside (a call's concurrency slot); a request that fails raises `RequestFailed`, naming
     the endpoint."""
-    import openai
-
     budget = session.budget
-    reservation = budget.reserve(request.binding) if request.binding is not None else None
+    reservation = _reserve(session, request)
     cost = 0.0
     try:
         async with queue if queue is not None else contextlib.nullcontext():
-            client = session.clients.for_profile(request.profile)
-            timeout = request_timeout(session, request)
-            started = time.perf_counter()
-            try:
-                # `post`, the client's documented way to send a raw body, rather than
-                # `responses.create`: the body is already plain JSON, and create's typed
-                # transformation and parsing cost ~0.5 ms per item (250 ms for a turn of 500
-                # call outputs). Retries and errors are the client's, as with create. The
-                # body is read as text and parsed here: `cast_to=dict` hands back the raw
-                # text, unparsed, when a proxy labels the JSON `text/plain`.
-                text = await client.post(
-                    "/responses",
-                    body=request.params,
-                    cast_to=str,
-                    options={"timeout": timeout},
-                )
-                response = ModelResponse.from_json(json.loads(text))
-            except (openai.APIError, ValueError, RecursionError) as error:  # not JSON, too deep
-                _account(session, request, None, started, "error", None)
-                where = _endpoint(client)
-                raise RequestFailed(
-                    f"{request.profile.model} request failed: {_describe(error, timeout)} "
-                    f"(endpoint {where})"
-                ) from error
-            status = response.status
-            record = _account(
-                session,
-                request,
-                response.usage,
-                started,
-                "ok" if status == "completed" else status,
-                response.output,
-            )
-            cost = record.cost
+            sent = await _post(session, request)
+            if sent is None:  # flex capacity refused: once more on default, re-estimated
+                request = _on_default(session, request)
+                budget.settle(reservation, 0.0)  # the refusal cost nothing
+                reservation = None  # settled: never twice, should the next one be refused
+                reservation = _reserve(session, request)
+                sent = await _post(session, request)
+                assert sent is not None  # only a flex request is refused
+            response, cost = sent
     finally:
         budget.settle(reservation, cost)
     return response
+
+
+def _reserve(session: Session, request: ModelRequest) -> Reservation | None:
+    return session.budget.reserve(request.binding) if request.binding is not None else None
+
+
+def _on_default(session: Session, refused: ModelRequest) -> ModelRequest:
+    """The refused flex request, to send on `default` under its own estimate; `ModelFailed`
+    when the policy's `flex_fallback` is off."""
+    model = refused.profile.model
+    if not session.dispatcher.policy.flex_fallback:
+        raise ModelFailed(
+            f"{refused.tool}: {model} refused the flex request for lack of capacity (429 "
+            "resource_unavailable) and flex_fallback is off: retry later, or allow the "
+            "fallback to default (Policy(flex_fallback=True), or Runner(flex_fallback=True))"
+        )
+    estimate = refused.binding
+    if estimate is not None:
+        factor = refused.profile.price_multiplier("flex")
+        estimate = TierEstimate(
+            estimate.tool,
+            estimate.model,
+            estimate.estimated_cost / factor,
+            estimate.input_tokens,
+            estimate.reserved_output_tokens,
+        )
+    escalation = "; ".join(text for text in (refused.escalation, FLEX_FALLBACK) if text)
+    params = {**refused.params, "service_tier": "default"}
+    return dataclasses.replace(refused, params=params, escalation=escalation, binding=estimate)
+
+
+async def _post(session: Session, request: ModelRequest) -> tuple[ModelResponse, float] | None:
+    """Post `request` once (with the client's retries) and account for it: its response and
+    cost, or None when it was a flex request refused for lack of capacity."""
+    import openai
+
+    client = session.clients.for_profile(request.profile)
+    timeout = request_timeout(session, request)
+    started = time.perf_counter()
+    try:
+        # `post`, the client's documented way to send a raw body, rather than
+        # `responses.create`: the body is already plain JSON, and create's typed
+        # transformation and parsing cost ~0.5 ms per item (250 ms for a turn of 500
+        # call outputs). Retries and errors are the client's, as with create. The
+        # body is read as text and parsed here: `cast_to=dict` hands back the raw
+        # text, unparsed, when a proxy labels the JSON `text/plain`.
+        text = await client.post(
+            "/responses",
+            body=request.params,
+            cast_to=str,
+            options={"timeout": timeout},
+        )
+        body = json.loads(text)
+        response = ModelResponse.from_json(body)
+    except (openai.APIError, ValueError, RecursionError) as error:  # not JSON, too deep
+        if _flex_refused(request, error):
+            _account(session, request, None, started, FLEX_UNAVAILABLE, None)
+            return None
+        _account(session, request, None, started, "error", None)
+        where = _endpoint(client)
+        raise RequestFailed(
+            f"{request.profile.model} request failed: {_describe(error, timeout)} "
+            f"(endpoint {where})"
+        ) from error
+    status = response.status
+    record = _account(
+        session,
+        request,
+        response.usage,
+        started,
+        "ok" if status == "completed" else status,
+        response.output,
+        reported=body.get("service_tier"),
+    )
+    return response, record.cost
+
+
+def _flex_refused(request: ModelRequest, error: BaseException) -> bool:
+    """A flex request the service refused for lack of capacity: 429 `resource_unavailable`."""
+    return (
+        request.service_tier == "flex"
+        and getattr(error, "status_code", None) == 429
+        and getattr(error, "code", None) == "resource_unavailable"
+    )
 
 
 def answer_text(response: ModelResponse, request: ModelRequest) -> str:
@@ -185,7 +298,12 @@ def _account(
     started: float,
     status: str,
     output: Sequence[Any] | None,
+    *,
+    reported: Any = None,
 ) -> LedgerRecord:
+    """The request's ledger record and trace event, priced at the service tier the response
+    reports (`reported`), else at the one requested."""
+    tier = reported if reported in SERVICE_TIERS else request.service_tier
     record = session.ledger.record(
         request,
         run_id=session.run_id,
@@ -193,6 +311,7 @@ def _account(
         wall_time=time.perf_counter() - started,
         status=status,
         output=output,
+        service_tier=tier,
     )
     session.tracer.emit("model_request", **record.to_dict())
     return record

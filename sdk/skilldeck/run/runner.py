@@ -13,18 +13,22 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import uuid
 from collections.abc import AsyncIterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from skilldeck.catalog.profile import service_tier_name
 from skilldeck.catalog.values import usd
 from skilldeck.dispatch.policy import Policy
 from skilldeck.errors import (
     BudgetExceeded,
     IncompleteAnswer,
+    InvalidValue,
     MaxTurnsExceeded,
+    ModelFailed,
     PlannerFailed,
     RequestFailed,
     RunError,
@@ -35,7 +39,7 @@ from skilldeck.run.budget import RunBudget, TurnEstimate
 from skilldeck.run.call import ToolCall
 from skilldeck.run.clients import Clients
 from skilldeck.run.ledger import PLANNER, Ledger
-from skilldeck.run.requests import ModelRequest, send
+from skilldeck.run.requests import ModelRequest, send, service_tier_for
 from skilldeck.run.response import FunctionCall
 from skilldeck.run.results import RunResult
 from skilldeck.run.session import DEFAULT_INSTRUCTIONS, Planner, Session
@@ -60,6 +64,11 @@ class Runner:
     input measured, its output `planner_max_output_tokens` (then also sent as the turn's
     `max_output_tokens`) or else the policy's `reserved_output_tokens`; a turn the run budget
     cannot afford is not sent, and the run stops with `RunStopped`.
+
+    `service_tier` (`auto`, `default`, `flex`, `priority`) is sent with every request of the
+    run, planner turns included, unless a tool declares its own for its requests;
+    `flex_fallback=False` makes a flex request refused for lack of capacity fail instead of
+    going once more on `default`. Both override the policy's; None keeps it.
     """
 
     def __init__(
@@ -79,6 +88,8 @@ class Runner:
         client: Any = None,
         trace: str | Path | None = None,
         planner_max_output_tokens: int | None = None,
+        service_tier: str | None = None,
+        flex_fallback: bool | None = None,
     ) -> None:
         if concurrency < 1 or max_turns < 1 or max_depth < 0 or tool_timeout <= 0:
             raise RunError(
@@ -86,6 +97,13 @@ class Runner:
             )
         if planner_max_output_tokens is not None and planner_max_output_tokens < 1:
             raise RunError("planner_max_output_tokens must be >= 1, or None")
+        try:
+            self.service_tier = None if service_tier is None else service_tier_name(service_tier)
+        except InvalidValue as error:
+            raise RunError(f"service_tier: {error}") from None
+        if flex_fallback is not None and not isinstance(flex_fallback, bool):
+            raise RunError(f"flex_fallback must be True, False or None, got {flex_fallback!r}")
+        self.flex_fallback = flex_fallback
         self.host = host
         self.tools = host.select(tools)
         self.instructions = instructions
@@ -131,6 +149,10 @@ class Runner:
         """One run's shared state, with its start and end in the trace and its clients closed
         at the end, however it ends (answer, error or cancellation)."""
         policy = self.policy or self.host.policy()
+        if self.service_tier is not None:
+            policy = dataclasses.replace(policy, service_tier=self.service_tier)
+        if self.flex_fallback is not None:
+            policy = dataclasses.replace(policy, flex_fallback=self.flex_fallback)
         run_id = f"run_{uuid.uuid4().hex[:12]}"
         session = Session(
             run_id=run_id,
@@ -183,6 +205,8 @@ class Runner:
         previous: str | None = None
         entries = [tool.response_tool() for tool in planner.tools]
         effort = profile.effort_for(planner.effort or self.planner_effort)
+        caller = None if planner.caller == PLANNER else session.host.tool(planner.caller)
+        service_tier = service_tier_for(session, caller)  # a nested loop's: its tool's
         for turn in range(1, self.max_turns + 1):
             if session.budget.exhausted:
                 raise RunStopped(
@@ -199,6 +223,8 @@ class Runner:
             }
             if effort:
                 params["reasoning"] = {"effort": effort}
+            if service_tier:
+                params["service_tier"] = service_tier
             if self.planner_max_output_tokens is not None:
                 params["max_output_tokens"] = self.planner_max_output_tokens
             if self.store:
@@ -227,7 +253,7 @@ class Runner:
                     "narrow the task; the run so far is in the error's .result",
                     _partial(session, planner, transcript, turn - 1),
                 ) from None
-            except RequestFailed as error:
+            except (RequestFailed, ModelFailed) as error:  # ModelFailed: flex refused, no fallback
                 raise PlannerFailed(
                     f"turn {turn} of {planner.caller} failed: {error}; the run so far is in "
                     "the error's .result",
@@ -285,12 +311,13 @@ class Runner:
         text = request_text(
             instructions=params["instructions"], input=context, tools=params["tools"]
         )
+        tier = params.get("service_tier")  # the turn's estimate at its service tier's prices
         tokens = text.upper_bound()
-        cost = profile.cost(tokens, reserved)
+        cost = profile.cost(tokens, reserved, service_tier=tier)
         remaining = session.budget.remaining
         if remaining is not None and cost > remaining and not text.counted:
             tokens = text.count()
-            cost = profile.cost(tokens, reserved)
+            cost = profile.cost(tokens, reserved, service_tier=tier)
         who = f"{planner.caller} turn {turn}"
         if planner.caller != PLANNER:
             who = f"{planner.caller}'s tool loop, turn {turn}"
