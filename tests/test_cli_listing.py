@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from skilldeck.host.discovery import normalize_name, plugins_allowed_by_env
 from tests.test_host_discovery import BAD_TOOL_PLUGIN, COPYCAT_PLUGIN, GOOD_PLUGIN
 
 
@@ -223,3 +224,148 @@ def test_an_unknown_command_names_the_plugins_that_failed_to_load(
         result.stderr
     )
     assert "command 'hello' may be one it gives" in result.stderr
+
+
+# -- `skilldeck --help`: built-in help from a table, plugins' commands without the host ---------
+
+
+def test_the_help_table_of_the_built_in_commands_is_each_commands_own() -> None:
+    import click
+
+    from skilldeck.cli import COMMANDS, cli
+
+    context = click.Context(cli, info_name="skilldeck")
+    for name, (_, text) in COMMANDS.items():
+        command = cli.get_command(context, name)
+        assert command is not None
+        assert text == command.get_short_help_str(10_000), f"COMMANDS[{name!r}] is stale"
+    real = click.Group("skilldeck", commands={n: cli.get_command(context, n) for n in COMMANDS})
+    for width in (40, 80, 120):
+        ours, theirs = click.HelpFormatter(width=width), click.HelpFormatter(width=width)
+        cli.format_commands(context, ours)
+        real.format_commands(click.Context(real), theirs)
+        assert ours.getvalue() == theirs.getvalue()
+
+
+MARKING_PLUGIN = """
+import os
+from pathlib import Path
+
+Path(os.environ["IMPORTED_MARK"]).write_text("imported", encoding="utf-8")
+"""
+
+
+def test_help_lists_plugin_commands_without_importing_plugins_that_add_none(
+    run_cli, make_distribution, tmp_path
+) -> None:
+    make_distribution("skilldeck-hello", "hello_plugin", COMMAND_PLUGIN)
+    make_distribution("skilldeck-quiet", "quiet_plugin", MARKING_PLUGIN)
+    mark = tmp_path / "imported"
+    result = run_cli("--help", env={"IMPORTED_MARK": str(mark)})
+    assert result.returncode == 0, result.stderr
+    assert "Say hello from a plugin." in result.stdout
+    assert not mark.exists()
+    run_cli("skills", env={"IMPORTED_MARK": str(mark)})
+    assert mark.exists()  # the host still loads it
+
+
+def test_help_lists_plugin_commands_as_skilldeck_load_plugins_narrows(
+    run_cli, make_distribution
+) -> None:
+    make_distribution("skilldeck-hello", "hello_plugin", COMMAND_PLUGIN)
+    assert "hello" not in run_cli("--help", env={"SKILLDECK_LOAD_PLUGINS": ""}).stdout
+    chosen = run_cli("--help", env={"SKILLDECK_LOAD_PLUGINS": "Skilldeck_Hello"})
+    assert "Say hello from a plugin." in chosen.stdout
+
+
+def test_a_plugin_command_help_cannot_see_still_runs_through_the_host(
+    run_cli, make_distribution
+) -> None:
+    hidden = COMMAND_PLUGIN.replace("def skilldeck_register_commands", "def adds")
+    hidden += '\nglobals()["skilldeck_" + "register_commands"] = adds\n'
+    make_distribution("skilldeck-hello", "hello_plugin", hidden)
+    assert "hello" not in run_cli("--help").stdout  # its source never names the hook
+    result = run_cli("hello")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "hello from a plugin"
+
+
+def test_a_plugin_whose_command_hook_raises_is_warned_of_once(run_cli, make_distribution) -> None:
+    make_distribution(
+        "skilldeck-badcmd",
+        "badcmd_plugin",
+        "from skilldeck import hookimpl\n\n@hookimpl\n"
+        "def skilldeck_register_commands(cli):\n    raise RuntimeError('no commands')\n",
+    )
+    result = run_cli("nothing-at-all")  # the quick look, then the host: both call it
+    assert result.returncode == 2
+    assert result.stderr.count("plugin badcmd_plugin failed to add commands: no commands") == 1
+
+
+def test_the_entry_points_help_reads_are_the_ones_importlib_metadata_finds(
+    make_distribution, tmp_path, monkeypatch
+) -> None:
+    import zipfile
+    from importlib import metadata
+
+    from skilldeck.cli import entry_points
+
+    def by_metadata() -> set[tuple[str, str, str]]:
+        return {
+            (normalize_name(ep.dist.metadata["Name"]), ep.name, ep.value)
+            for ep in metadata.entry_points(group="skilldeck")
+            if ep.dist is not None
+        }
+
+    make_distribution("Skilldeck_Hello", "hello_plugin", COMMAND_PLUGIN, "hello")
+    found = set(entry_points("skilldeck"))
+    assert ("skilldeck-hello", "hello", "hello_plugin") in found
+    assert found == by_metadata()
+    archive = tmp_path / "zipped.zip"  # a zip on sys.path: importlib.metadata reads it
+    with zipfile.ZipFile(archive, "w") as zipped:
+        zipped.writestr("zipped_plugin.py", "")
+        zipped.writestr("skilldeck_zipped-1.0.dist-info/METADATA", "Name: skilldeck-zipped\n")
+        zipped.writestr(
+            "skilldeck_zipped-1.0.dist-info/entry_points.txt",
+            "[skilldeck]\nzipped = zipped_plugin\n",
+        )
+    monkeypatch.syspath_prepend(str(archive))
+    found = set(entry_points("skilldeck"))
+    assert ("skilldeck-zipped", "zipped", "zipped_plugin") in found
+    assert found == by_metadata()
+
+
+def test_help_narrows_plugins_by_the_hosts_rule(monkeypatch) -> None:
+    from skilldeck.cli import normalized, plugins_allowed
+
+    for value in (None, "", "Skilldeck_Code, skilldeck.triage,,", " skilldeck-ARCHITECT "):
+        if value is None:
+            monkeypatch.delenv("SKILLDECK_LOAD_PLUGINS", raising=False)
+        else:
+            monkeypatch.setenv("SKILLDECK_LOAD_PLUGINS", value)
+        assert plugins_allowed() == plugins_allowed_by_env()
+    assert normalized("Skilldeck__Code.x") == normalize_name("Skilldeck__Code.x")
+
+
+def test_help_imports_a_plugin_only_when_its_source_may_give_commands(
+    tmp_path, monkeypatch
+) -> None:
+    import sys
+
+    from skilldeck.cli import may_add
+
+    package = tmp_path / "loud_pkg"
+    package.mkdir()
+    (package / "__init__.py").write_text("raise RuntimeError('imported')\n", encoding="utf-8")
+    (package / "quiet.py").write_text("x = 1\n", encoding="utf-8")
+    (package / "cmds.py").write_text("def skilldeck_register_commands(cli): ...\n", "utf-8")
+    (package / "star.py").write_text("from elsewhere import *\n", encoding="utf-8")
+    (tmp_path / "flat_plugin.py").write_text("y = 2\n", encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    assert not may_add("loud_pkg.quiet")  # found and read without importing loud_pkg
+    assert not may_add("flat_plugin")
+    assert may_add("loud_pkg.cmds")
+    assert may_add("loud_pkg.star")  # may have it from elsewhere
+    assert may_add("loud_pkg.quiet:plugin")  # an object: its class may have it from anywhere
+    assert may_add("no_such_module_anywhere")  # the host will say what is wrong
+    assert "loud_pkg" not in sys.modules
