@@ -7,8 +7,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 HEAVY_FOR_IMPORT = {"click", "openai", "cookiecutter", "mcp", "jsonschema", "quicktok", "pydantic"}
 HEAVY_FOR_HELP = {"openai", "cookiecutter", "mcp", "jsonschema"}
 #: What `skilldeck --help` must not import (issue 12, item 5): the core, and what it stands on.
@@ -73,10 +71,5 @@ def test_help_imports_no_command_module_no_plugin_without_commands_and_no_metada
     assert under(help_modules(), NOT_FOR_HELP) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="`import skilldeck` still imports the core eagerly: the package's names must load "
-    "on first use (sdk/skilldeck/__init__.py, outside the CLI); remove this mark with it",
-)
 def test_help_imports_none_of_the_core() -> None:
     assert under(help_modules(), CORE_AND_HEAVY) == []

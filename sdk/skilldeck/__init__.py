@@ -9,12 +9,6 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from skilldeck.catalog.catalog import Catalog
-from skilldeck.catalog.profile import ModelProfile
-from skilldeck.dispatch.binding import Binding
-from skilldeck.dispatch.call import Call
-from skilldeck.dispatch.dispatcher import Dispatcher
-from skilldeck.dispatch.policy import Policy
 from skilldeck.errors import (
     AnswerTruncated,
     ArgumentProblem,
@@ -47,31 +41,55 @@ from skilldeck.errors import (
     UnknownToolError,
     UnsupportedPattern,
 )
-from skilldeck.events import Event
-from skilldeck.hookspecs import hookimpl
-from skilldeck.host.discovery import LoadError, PluginInfo
-from skilldeck.host.host import Host
-from skilldeck.problems import Problem
-from skilldeck.run.context import Context
-from skilldeck.skill import Skill, Tool
-from skilldeck.tiers import Tier
-from skilldeck.tokens import count_tokens
 
 if TYPE_CHECKING:
+    from skilldeck.catalog.catalog import Catalog
+    from skilldeck.catalog.profile import ModelProfile
+    from skilldeck.dispatch.binding import Binding
+    from skilldeck.dispatch.call import Call
+    from skilldeck.dispatch.dispatcher import Dispatcher
+    from skilldeck.dispatch.policy import Policy
+    from skilldeck.events import Event
+    from skilldeck.hookspecs import hookimpl
+    from skilldeck.host.discovery import LoadError, PluginInfo
+    from skilldeck.host.host import Host
+    from skilldeck.problems import Problem
+    from skilldeck.run.context import Context
     from skilldeck.run.ledger import Ledger, LedgerRecord
     from skilldeck.run.results import CallRecord, RunResult
     from skilldeck.run.runner import Runner
+    from skilldeck.skill import Skill, Tool
+    from skilldeck.tiers import Tier
+    from skilldeck.tokens import count_tokens
 
 __version__ = "0.1.0"
 
-#: The runtime imports asyncio: it loads on first use, so `import skilldeck` stays cheap for
-#: plugins and the CLI.
+#: Every name but the errors loads on first use: the runtime imports asyncio, and the core
+#: (host, schema, catalog, dispatch) is what `skilldeck --help` must not pay for, since importing
+#: `skilldeck.cli` imports this package first.
 _LAZY = {
+    "Binding": "dispatch.binding",
+    "Call": "dispatch.call",
     "CallRecord": "run.results",
+    "Catalog": "catalog.catalog",
+    "Context": "run.context",
+    "Dispatcher": "dispatch.dispatcher",
+    "Event": "events",
+    "Host": "host.host",
     "Ledger": "run.ledger",
     "LedgerRecord": "run.ledger",
+    "LoadError": "host.discovery",
+    "ModelProfile": "catalog.profile",
+    "PluginInfo": "host.discovery",
+    "Policy": "dispatch.policy",
+    "Problem": "problems",
     "RunResult": "run.results",
     "Runner": "run.runner",
+    "Skill": "skill",
+    "Tier": "tiers",
+    "Tool": "skill",
+    "count_tokens": "tokens",
+    "hookimpl": "hookspecs",
 }
 
 
