@@ -19,6 +19,7 @@ PACKAGE = SDK / "skilldeck"
 #: Top to bottom. A module may import from its own layer or any layer below, never above.
 LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"cli"}),
+    frozenset({"eval", "estimate", "interop", "batch"}),
     frozenset({"testing"}),
     frozenset({"project"}),
     frozenset({"run"}),
