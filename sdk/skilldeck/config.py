@@ -17,7 +17,7 @@ from typing import Any, cast
 
 from skilldeck.errors import ConfigError
 
-__all__ = ["CONFIG_FILE", "Config", "find_config", "load_config"]
+__all__ = ["CONFIG_FILE", "Config", "find_config", "load_config", "update_settings"]
 
 CONFIG_FILE = "skilldeck.toml"
 PYPROJECT = "pyproject.toml"
@@ -90,6 +90,55 @@ def load_config(start: Path | None = None) -> Config:
         return Config()
     path, data, prefix = found
     return Config(_settings(data, prefix, path), path, prefix)
+
+
+def update_settings(updates: Mapping[tuple[str, ...], Any], start: Path | None = None) -> Path:
+    """Set each `keys -> value` of `updates` in the settings file `load_config` would read, and
+    return its path; with no file, a `skilldeck.toml` in `start` (default: the working
+    directory) is created.
+
+    Commands that learn a setting (`calibrate --write`, `eval --apply`) write it here rather
+    than print it for the user to paste. The file is the user's: its comments, order and
+    spelling stay as they were (tomlkit edits the document, not a dict), tables are made as
+    needed, keys holding dots (`"triage.classify"`) stay one key, and the new text replaces
+    the old at once (a crash leaves the old file, never half a new one). A value that is
+    already a table where a key needs one, or a table where a value goes, is a `ConfigError`.
+    """
+    import tomlkit  # only when a command writes settings
+
+    explicit = os.environ.get("SKILLDECK_CONFIG")
+    found = Path(explicit).resolve() if explicit else find_config(start)
+    path = found or (start or Path.cwd()).resolve() / CONFIG_FILE
+    data = _read(path) if path.is_file() else {}  # the same errors as reading, first
+    document = tomlkit.parse(path.read_text(encoding="utf-8")) if data else tomlkit.document()
+    prefix = ("tool", "skilldeck") if path.name == PYPROJECT or _dedicated_prefix(data) else ()
+    for keys, value in updates.items():
+        if not keys:
+            raise ConfigError("a setting needs at least one key")
+        full = (*prefix, *keys)
+        table: Any = document
+        for depth, key in enumerate(full[:-1]):
+            if key not in table:
+                # a table holding only tables gets no header of its own: `[a.b]`, not `[a]`
+                table[key] = tomlkit.table(is_super_table=depth < len(full) - 2)
+            table = table[key]
+            if not isinstance(table, Mapping):
+                raise ConfigError(
+                    f"{path}: {'.'.join(full[: depth + 1])} is a value, not a table: "
+                    "cannot set keys in it"
+                )
+        if isinstance(table.get(full[-1]), Mapping) and not isinstance(value, Mapping):
+            raise ConfigError(
+                f"{path}: [{'.'.join(full)}] is a table: cannot replace it with a value"
+            )
+        table[full[-1]] = value
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        temporary.write_text(tomlkit.dumps(document), encoding="utf-8")
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+    return path
 
 
 def _find(start: Path | None) -> tuple[Path, dict[str, Any], str] | None:
