@@ -34,6 +34,7 @@ from skilldeck.catalog.values import (
     nonempty_text,
     positive,
     positive_int,
+    reasoning_table,
     shown,
     url,
 )
@@ -97,12 +98,14 @@ _PARSERS: dict[str, Callable[[Any], Any]] = {
     "long_context": long_context_rule,
     "flex_price_multiplier": positive,
     "priority_price_multiplier": positive,
+    "batch_price_multiplier": positive,
     "efforts": effort_list,
     "default_effort": effort_name,
     "capabilities": capability_set,
     "ttft": non_negative,
     "input_tps": positive,
     "output_tps": positive,
+    "reasoning_tokens": reasoning_table,
 }
 
 

@@ -20,9 +20,21 @@ from skilldeck.tiers import EFFORTS, Tier
 
 _PER_MILLION = 1_000_000
 
+#: Reasoning tokens per effort when a profile names none: the packaged catalog's figures.
+DEFAULT_REASONING_TOKENS: tuple[tuple[str, int], ...] = (
+    ("none", 0),
+    ("minimal", 64),
+    ("low", 256),
+    ("medium", 1_024),
+    ("high", 3_072),
+    ("xhigh", 8_192),
+)
+
 #: Prices are below this many US dollars per 1,000,000 tokens: far above any real model's,
 #: low enough that no usage a request can report prices to `inf` (or to `Infinity` in JSON).
 MAX_PRICE = 1_000_000.0
+#: Token figures of a profile (reasoning per effort) are at most this: no window is larger.
+MAX_TOKENS = 100_000_000
 #: Long-context multipliers are at most this: the same reason, for the prices they multiply.
 MAX_MULTIPLIER = 100.0
 
@@ -30,6 +42,11 @@ MAX_MULTIPLIER = 100.0
 #: `default` unless configured otherwise), `default` (standard processing), `flex` (cheaper,
 #: slower, may be refused for lack of capacity) and `priority` (faster, dearer).
 SERVICE_TIERS: tuple[str, ...] = ("auto", "default", "flex", "priority")
+
+
+#: Not a service tier a request sends: what the ledger prices a Batch API request at
+#: (`batch_price_multiplier`), in place of one.
+BATCH = "batch"
 
 
 def service_tier_name(value: Any) -> str:
@@ -75,12 +92,18 @@ class ModelProfile:
     ttft: float = 1.0
     input_tps: float = 10_000.0
     output_tps: float = 50.0
+    #: Reasoning tokens a request is expected to sample at each effort, as `(effort, tokens)`
+    #: pairs: estimates for latency and cost predictions (`expected_reasoning_tokens`).
+    reasoning_tokens: tuple[tuple[str, int], ...] = DEFAULT_REASONING_TOKENS
     long_context: LongContextPricing | None = None
     #: What a request processed on the `flex` service tier pays, as a multiple of the prices
     #: above (OpenAI bills flex at batch rates, half the standard prices).
     flex_price_multiplier: float = 0.5
     #: The same for the `priority` service tier: an estimate, check the provider's pricing.
     priority_price_multiplier: float = 2.0
+    #: What a request sent through the Batch API pays (`skilldeck batch`), as a multiple of
+    #: the prices above: OpenAI bills batches at half the standard prices.
+    batch_price_multiplier: float = 0.5
     #: The effort sent when a tool declares none; None leaves it to the API's default.
     default_effort: str | None = None
     #: An OpenAI-compatible endpoint for this model; None means the client's default.
@@ -141,16 +164,56 @@ class ModelProfile:
             return self.flex_price_multiplier
         if service_tier == "priority":
             return self.priority_price_multiplier
+        if service_tier == BATCH:
+            return self.batch_price_multiplier
         return 1.0
 
-    def latency(self, input_tokens: int, output_tokens: int, tool_seconds: float = 0.0) -> float:
-        """Estimated seconds: first token, reading the input, writing the output, the tool."""
+    def estimated_seconds(
+        self,
+        input_tokens: int,
+        output_tokens: int,
+        reasoning_tokens: int | None = None,
+        effort: str | None = None,
+        tool_seconds: float = 0.0,
+    ) -> float:
+        """Estimated seconds of one request: the time to its first token, reading the input at
+        the prefill rate, sampling the output and the reasoning at the decode rate, plus the
+        tool's own time.
+
+        `output_tokens` is the visible answer alone: the Responses API's
+        `usage.output_tokens` includes the reasoning, so pass `output_tokens -
+        reasoning_tokens` for a request that ran. `reasoning_tokens=None` means the number is
+        unknown and `expected_reasoning_tokens(effort)` stands in for it. The parameters are
+        estimates (`skilldeck calibrate` fits them to measured requests): real latency varies
+        with load, region and the prompt.
+        """
+        reasoning = (
+            self.expected_reasoning_tokens(effort) if reasoning_tokens is None else reasoning_tokens
+        )
         return (
             self.ttft
-            + input_tokens / self.input_tps
-            + output_tokens / self.output_tps
+            + max(input_tokens, 0) / self.input_tps
+            + (max(output_tokens, 0) + max(reasoning, 0)) / self.output_tps
             + tool_seconds
         )
+
+    def expected_reasoning_tokens(self, effort: str | None) -> int:
+        """The reasoning tokens a request at `effort` is expected to sample: the catalog's
+        figure for the effort this model would run (`effort_for`; None is the model's default,
+        and with no default the API's, `none` for the GPT-5.4 family), else that of the
+        nearest listed effort below it, else 0; never more than the model's max output."""
+        wanted = self.effort_for(effort) or "none"
+        table = dict(self.reasoning_tokens)
+        rank = EFFORT_ORDER.get(wanted, 0)
+        below = [name for name in table if EFFORT_ORDER.get(name, 0) <= rank]
+        if not below:
+            return 0
+        return min(table[max(below, key=EFFORT_ORDER.__getitem__)], self.max_output)
+
+    def latency(self, input_tokens: int, output_tokens: int, tool_seconds: float = 0.0) -> float:
+        """Estimated seconds at most: `output_tokens` is a reservation (`max_output_tokens`),
+        which the reasoning is part of, so none is added."""
+        return self.estimated_seconds(input_tokens, output_tokens, 0, tool_seconds=tool_seconds)
 
     def effort_for(self, wanted: str | None) -> str | None:
         """The effort to send: `wanted` when this model has it, else the nearest one above it
@@ -170,7 +233,7 @@ class ModelProfile:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON values, for `skilldeck models --json` and reports."""
-        return plain_fields(self)
+        return {**plain_fields(self), "reasoning_tokens": dict(self.reasoning_tokens)}
 
 
 EFFORT_ORDER = {effort: rank for rank, effort in enumerate(EFFORTS)}
@@ -199,6 +262,17 @@ def profile_problem(profile: ModelProfile) -> tuple[str, str] | None:
         value = getattr(profile, key)
         if not is_finite(value) or value <= 0:
             return key, f"expected a finite number > 0, got {value!r}"
+    pairs = profile.reasoning_tokens
+    if not isinstance(pairs, tuple) or not all(
+        isinstance(pair, tuple) and len(pair) == 2 for pair in pairs
+    ):
+        return "reasoning_tokens", f"expected (effort, tokens) pairs, got {pairs!r:.60}"
+    for effort, tokens in pairs:
+        if effort not in EFFORT_ORDER or not is_int(tokens) or not 0 <= tokens <= MAX_TOKENS:
+            return "reasoning_tokens", (
+                f"{effort}: expected an effort and a number of tokens from 0 to "
+                f"{MAX_TOKENS:,}, got {tokens!r}"
+            )
     rule = profile.long_context
     if rule is not None:
         for key in ("input_multiplier", "output_multiplier"):
@@ -207,7 +281,7 @@ def profile_problem(profile: ModelProfile) -> tuple[str, str] | None:
                 return "long_context", (
                     f"{key}: expected a number > 0 and at most {MAX_MULTIPLIER:g}, got {value!r}"
                 )
-    for key in ("flex_price_multiplier", "priority_price_multiplier"):
+    for key in ("flex_price_multiplier", "priority_price_multiplier", "batch_price_multiplier"):
         value = getattr(profile, key)
         if not is_finite(value) or not 0 < value <= MAX_MULTIPLIER:
             return key, f"expected a number > 0 and at most {MAX_MULTIPLIER:g}, got {value!r}"

@@ -11,7 +11,7 @@ import math
 from typing import Any
 
 from skilldeck.errors import DeclarationError, InvalidValue
-from skilldeck.tiers import Tier, parse_capability, parse_effort
+from skilldeck.tiers import EFFORTS, Tier, parse_capability, parse_effort
 
 
 def is_int(value: Any) -> bool:
@@ -136,6 +136,31 @@ def effort_name(value: Any) -> str:
         return parse_effort(nonempty_text(value))
     except DeclarationError as error:
         raise InvalidValue(str(error)) from None
+
+
+def reasoning_table(value: Any) -> tuple[tuple[str, int], ...]:
+    """Reasoning tokens per effort: a table `{low = 256, medium = 1024}`, or in the
+    environment `low=256,medium=1024`. Efforts left out fall back to the nearest listed one
+    below them (`ModelProfile.expected_reasoning_tokens`)."""
+    if isinstance(value, str):
+        pairs: dict[str, Any] = {}
+        for part in (piece.strip() for piece in value.split(",")):
+            name, sign, tokens = part.partition("=")
+            if not part or not sign:
+                raise InvalidValue(f"expected 'effort=tokens,...', got {shown(value)}")
+            pairs[name.strip()] = _int_text(tokens.strip())
+        value = pairs
+    if not isinstance(value, dict) or not value:
+        raise InvalidValue(f"expected a table of effort = tokens, got {shown(value)}")
+    table = {effort_name(name): non_negative_int(tokens) for name, tokens in value.items()}
+    return tuple(sorted(table.items(), key=lambda pair: EFFORTS.index(pair[0])))
+
+
+def _int_text(text: str) -> Any:
+    try:
+        return int(text.replace("_", ""))
+    except ValueError:
+        return text
 
 
 def capability_set(value: Any) -> frozenset[str]:

@@ -17,6 +17,7 @@ from skilldeck.tiers import Tier, tier_name
 if TYPE_CHECKING:
     from skilldeck.catalog.profile import ModelProfile
     from skilldeck.dispatch.call import Call
+    from skilldeck.dispatch.overflow import ChunkPlan
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +44,9 @@ class Binding:
     base_url: str | None = None
     #: "rules", "plugin" (a `skilldeck_bind` choice) or "escalation" (a run-time re-binding).
     chosen_by: str = "rules"
+    #: The pieces of a call too large for its tier, when its tool declares on_overflow="chunk"
+    #: (the figures above are then the whole call's and all its requests').
+    chunk: ChunkPlan | None = None
     profile: ModelProfile | None = field(default=None, compare=False, repr=False)
     call: Call | None = field(default=None, compare=False, repr=False)
 

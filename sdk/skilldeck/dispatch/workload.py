@@ -17,6 +17,7 @@ from skilldeck.catalog.profile import ModelProfile
 from skilldeck.dispatch.binding import Binding
 from skilldeck.dispatch.call import BindableTool, Call
 from skilldeck.dispatch.dispatcher import Dispatcher
+from skilldeck.dispatch.overflow import ChunkTotals, window_violations
 from skilldeck.errors import InvalidLine, SkilldeckError
 from skilldeck.plain import plain_fields
 from skilldeck.tiers import LOCAL, TIERS
@@ -95,9 +96,10 @@ def _bind_line(
     default_id = f"line-{number}"
     try:
         data = json.loads(line)
-    except ValueError as error:
+    except (ValueError, RecursionError) as error:  # RecursionError: nested too deeply
+        why = "nested too deeply" if isinstance(error, RecursionError) else str(error)
         return LineResult(
-            number, default_id, None, error=f"not JSON: {error}", error_type="InvalidLine"
+            number, default_id, None, error=f"not JSON: {why}", error_type="InvalidLine"
         )
     if not isinstance(data, dict):
         return LineResult(
@@ -183,6 +185,10 @@ class WorkloadSummary:
     errors: dict[str, int] = field(default_factory=dict)
     #: False as soon as one binding's input count is an upper bound rather than exact.
     exact: bool = True
+    #: The calls split into pieces (on_overflow="chunk"), and what escalating them would cost.
+    chunked: ChunkTotals = field(default_factory=ChunkTotals)
+    #: Requests (pieces included) that would not fit their model's window: must stay 0.
+    window_violations: int = 0
 
     def add(self, result: LineResult | Binding) -> None:
         if isinstance(result, LineResult):
@@ -193,6 +199,9 @@ class WorkloadSummary:
             result = result.binding
         binding = result
         self.tiers[binding.tier_name].add(binding)
+        self.window_violations += window_violations(binding)
+        if binding.chunk is not None:
+            self.chunked.add(binding.chunk)
         if binding.local:
             return
         self.exact = self.exact and binding.input_tokens_exact
@@ -225,6 +234,12 @@ class WorkloadSummary:
         return sum(totals.estimated_latency for name, totals in self.tiers.items() if name != LOCAL)
 
     @property
+    def cost_if_escalated(self) -> float:
+        """The estimated cost with the chunked calls escalated whole instead (those no tier can
+        hold whole stay chunked)."""
+        return self.estimated_cost - self.chunked.estimated_cost + self.chunked.escalated_cost
+
+    @property
     def cost_ratio(self) -> float | None:
         """Cost as bound over cost all on full (0.3 means 70% saved); None with no model call."""
         if not self.all_on_full.estimated_cost:
@@ -242,4 +257,7 @@ class WorkloadSummary:
             "model_latency": self.model_latency,
             "all_on_full": {"model": self.full.model, **self.all_on_full.to_dict()},
             "cost_ratio": self.cost_ratio,
+            "chunked": self.chunked.to_dict(),
+            "estimated_cost_if_escalated": self.cost_if_escalated,
+            "window_violations": self.window_violations,
         }

@@ -83,6 +83,14 @@ class LedgerRecord:
     #: The Responses API service tier the request was priced at: the one the response
     #: reports, else the one requested; None when neither said one (the catalog's prices).
     service_tier: str | None = None
+    #: The latency model's seconds for this usage on this model (`wall_time` is measured):
+    #: what `skilldeck calibrate` fits the model's latency parameters against.
+    estimated_seconds: float = 0.0
+    #: A chunked call's request (its `call_id` is the call's): "piece", number `piece` of
+    #: `pieces` (from 0), or "reduce", which combines them; None for any other request.
+    chunk: str | None = None
+    piece: int | None = None
+    pieces: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return plain_fields(self)
@@ -97,6 +105,7 @@ class TierUsage:
     reasoning_tokens: int = 0
     cost: float = 0.0
     wall_time: float = 0.0
+    estimated_seconds: float = 0.0
 
     def add(self, record: LedgerRecord) -> None:
         self.requests += 1
@@ -106,6 +115,7 @@ class TierUsage:
         self.reasoning_tokens += record.reasoning_tokens
         self.cost += record.cost
         self.wall_time += record.wall_time
+        self.estimated_seconds += record.estimated_seconds
 
     def to_dict(self) -> dict[str, Any]:
         return plain_fields(self)
@@ -164,6 +174,14 @@ class Ledger:
             usage_ok=not problems,
             usage_problem="; ".join(problems) or None,
             service_tier=service_tier,
+            estimated_seconds=profile.estimated_seconds(
+                tokens["input_tokens"],
+                tokens["output_tokens"] - tokens["reasoning_tokens"],
+                tokens["reasoning_tokens"],
+            ),
+            chunk=getattr(request, "chunk", None),
+            piece=getattr(request, "piece", None),
+            pieces=getattr(request, "pieces", None),
         )
         with self._lock:
             self.records.append(record)

@@ -173,6 +173,7 @@ class Runner:
             **started,
             tools=[tool.qualified_name for tool in self.tools],
             policy=policy.to_dict(),
+            concurrency=self.concurrency,  # what `skilldeck estimate` schedules calls under
         )
         try:
             yield session
