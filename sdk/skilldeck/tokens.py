@@ -30,6 +30,7 @@ __all__ = [
     "RequestText",
     "count_request",
     "count_tokens",
+    "decode_bytes",
     "encode",
     "json_text",
     "request_text",
@@ -86,6 +87,11 @@ def encode(text: str) -> list[int]:
         return list(_encoder().encode_ordinary(text))
     except TypeError:
         return list(_encoder().encode_ordinary(_encodable(text)))
+
+
+def decode_bytes(ids: Sequence[int]) -> bytes:
+    """The UTF-8 bytes o200k_base token ids stand for: where a split by tokens falls in a text."""
+    return bytes(_encoder().decode_bytes(list(ids))) if ids else b""
 
 
 def utf8_length(text: str) -> int:

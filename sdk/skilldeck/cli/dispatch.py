@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import IO, Any
 
 import click
 
+from skilldeck.catalog.values import usd
 from skilldeck.cli.listing import load_host
 from skilldeck.cli.output import (
     EXIT_FAILED,
@@ -19,6 +21,7 @@ from skilldeck.cli.output import (
     table,
 )
 from skilldeck.cli.policy_options import build_policy, policy_options
+from skilldeck.cli.skill_sources import skills_dir_option
 from skilldeck.dispatch.call import Call
 from skilldeck.dispatch.dispatcher import Dispatcher
 from skilldeck.dispatch.workload import WorkloadSummary, bind_workload
@@ -45,9 +48,14 @@ from skilldeck.tiers import LOCAL, Tier
     type=click.File("rb"),
     help="Bind many calls: a JSONL file, one call a line ('-' reads stdin).",
 )
-@click.option("--exact", is_flag=True, help="Count every call's tokens, even when it fits.")
+@click.option(
+    "--exact",
+    is_flag=True,
+    help="Count the call's tokens, even when it fits (a workload's always are).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @policy_options
+@skills_dir_option
 def dispatch(
     tool: str | None,
     arguments: str | None,
@@ -55,6 +63,7 @@ def dispatch(
     workload: IO[bytes] | None,
     exact: bool,
     as_json: bool,
+    skills_dirs: tuple[Path, ...],
     **policy: Any,
 ) -> None:
     """Show the binding of a call to a tier and model, with its reasons.
@@ -62,9 +71,11 @@ def dispatch(
     TOOL is `skill.tool`. With --workload, each line is {"tool": "skill.tool", "arguments":
     {...}, "input": "..."} and a summary per tier compares the workload with all calls on full.
     """
-    host = load_host()
+    host = load_host(skills_dirs=skills_dirs)
     dispatcher = host.dispatcher(
-        build_policy(host.policy(), policy), counting="always" if exact else "when-needed"
+        build_policy(host.policy(), policy),
+        # a workload's figures are counted exactly; the byte bound only tests a call's fit
+        counting="always" if exact or workload is not None else "when-needed",
     )
     if workload is not None:
         if tool or arguments or input_file:
@@ -163,6 +174,17 @@ def _summary_table(summary: WorkloadSummary) -> str:
             f"{summary.calls:,} calls bound, {summary.failed:,} failed; estimated cost "
             f"${summary.estimated_cost:,.4f} is {ratio:.1%} of all on {summary.full.model}."
         )
+    chunked = summary.chunked
+    if chunked.calls:
+        lines.append(
+            f"{chunked.calls:,} calls chunked into {chunked.pieces:,} pieces: "
+            f"{usd(chunked.estimated_cost)}; escalated whole they would cost "
+            f"{usd(chunked.escalated_cost)} (the workload {usd(summary.estimated_cost)} "
+            f"chunked, {usd(summary.cost_if_escalated)} escalated)."
+        )
+        if chunked.cannot_escalate:
+            lines.append(f"{chunked.cannot_escalate:,} of them fit no tier whole: chunked only.")
+    lines.append(f"Window violations: {summary.window_violations:,}.")
     if not summary.exact:
         lines.append("Token figures are upper bounds where calls were not tokenized (--exact).")
     return "\n".join(lines)

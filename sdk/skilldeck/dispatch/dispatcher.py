@@ -26,6 +26,7 @@ from skilldeck.catalog.catalog import Catalog
 from skilldeck.catalog.profile import ModelProfile
 from skilldeck.dispatch.binding import Binding
 from skilldeck.dispatch.call import BindableTool, Call
+from skilldeck.dispatch.overflow import ChunkPlan, plan_chunks, refusal
 from skilldeck.dispatch.policy import Policy
 from skilldeck.errors import BudgetExceeded, ContextWindowExceeded, DispatchError
 from skilldeck.tiers import TIERS, Tier
@@ -103,12 +104,7 @@ class Dispatcher:
         return found
 
     def _derive(self, tool: BindableTool) -> _Candidates:
-        declared = tool.tier
-        assert declared is not None
-        ceiling = max(tool.ceiling, declared)
-        opening = [f"declared tier {declared}"]
-        if ceiling < Tier.FULL:
-            opening.append(f"ceiling {ceiling}")
+        declared, ceiling, opening = self.policy.tier_range(tool)  # overrides: policy.py
         profiles: list[ModelProfile] = []
         excluded: list[tuple[Tier, str]] = []
         for tier in declared.up_to(ceiling):
@@ -193,7 +189,9 @@ class Dispatcher:
             f"its candidates: {allowed}"
         )
 
-    def _select(self, route: _Route, profiles: Sequence[ModelProfile]) -> Binding:
+    def _select(
+        self, route: _Route, profiles: Sequence[ModelProfile], *, overflow: bool = True
+    ) -> Binding:
         reserved = route.found.reserved_output
         steps: list[str] = []
         last_problem = ""
@@ -201,16 +199,57 @@ class Dispatcher:
             problem = _misfit(profile, route.request, reserved)
             if problem is None:
                 return self._binding(route, profile, steps)
+            if index == 0 and overflow and profile.fits(0, reserved) is None:
+                chunked = self._overflow(route, profiles, problem)
+                if chunked is not None:
+                    return chunked
             last_problem = problem
             if index + 1 < len(profiles):
                 steps.append(f"escalated to {profiles[index + 1].tier}: {problem}")
         raise self._too_large(route, last_problem)
 
-    def _binding(self, route: _Route, profile: ModelProfile, steps: Sequence[str]) -> Binding:
+    def _overflow(
+        self, route: _Route, profiles: Sequence[ModelProfile], problem: str
+    ) -> Binding | None:
+        """The tool's `on_overflow` when the call is too large for the first candidate: None
+        to escalate, a chunked binding there, or `ContextWindowExceeded` for `error`."""
+        tool = route.call.tool
+        strategy = getattr(tool, "on_overflow", "escalate")
+        if strategy == "error":
+            name, tier = tool.qualified_name, profiles[0].tier
+            raise ContextWindowExceeded(refusal(name, tier, problem, profiles[1:]))
+        chunking = getattr(tool, "chunking", None)
+        if strategy != "chunk" or chunking is None:
+            return None
+        escalated, why = None, "no tier above it may take the call"
+        try:  # the other choice, priced for the comparison
+            if len(profiles) > 1:
+                escalated = self._select(route, profiles[1:], overflow=False)
+        except DispatchError as error:  # too large for them too, or over the budget
+            why = str(error)
+        reduce_on = self.catalog.get(chunking.reduce_tier or profiles[0].tier)
+        plan = plan_chunks(
+            route.call,
+            chunking,
+            profiles[0],
+            route.found.reserved_output,
+            reduce_profile=reduce_on,
+            escalated=escalated,
+            escalation_problem=why,
+        )
+        return self._binding(route, profiles[0], [plan.summary(), plan.comparison()], plan)
+
+    def _binding(
+        self,
+        route: _Route,
+        profile: ModelProfile,
+        steps: Sequence[str],
+        chunk: ChunkPlan | None = None,
+    ) -> Binding:
         call, request, reserved = route.call, route.request, route.found.reserved_output
         tool = call.tool
         budget = self.policy.max_cost_per_call
-        cost = profile.cost(request.upper_bound(), reserved)
+        cost = chunk.estimated_cost if chunk else profile.cost(request.upper_bound(), reserved)
         if budget is not None and cost > budget and not request.counted:
             request.count()  # the upper bound may be what breaks the budget: measure first
             cost = profile.cost(request.upper_bound(), reserved)
@@ -224,10 +263,13 @@ class Dispatcher:
         reasons.extend(why for tier, why in route.found.excluded if tier < profile.tier)
         reasons.extend(route.chosen)
         reasons.extend(steps)
-        effort = profile.effort_for(tool.effort)
-        if tool.effort is not None and effort != tool.effort:
-            reasons.append(f"{profile.model} has no effort {tool.effort}; using {effort}")
+        wanted, overridden = self.policy.effort_for(tool)
+        reasons.extend([overridden] if overridden else [])
+        effort = profile.effort_for(wanted)
+        if wanted is not None and effort != wanted:
+            reasons.append(f"{profile.model} has no effort {wanted}; using {effort}")
         tokens = request.upper_bound()
+        latency = profile.latency(tokens, reserved, call.tool_seconds)
         return Binding(
             tool=tool.qualified_name,
             call_id=call.call_id,
@@ -238,11 +280,12 @@ class Dispatcher:
             input_tokens_exact=request.counted,
             reserved_output_tokens=reserved,
             estimated_cost=cost,
-            estimated_latency=profile.latency(tokens, reserved, call.tool_seconds),
+            estimated_latency=chunk.estimated_latency if chunk else latency,
             reasons=tuple(dict.fromkeys(reasons)),
             declared_tier=tool.tier,
             base_url=profile.base_url,
             chosen_by=route.chosen_by,
+            chunk=chunk,
             profile=profile,
             call=call,
         )

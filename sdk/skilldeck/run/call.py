@@ -15,24 +15,23 @@ import functools
 import inspect
 import time
 import traceback
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any
 
 from skilldeck.dispatch.binding import Binding
 from skilldeck.dispatch.call import Call
 from skilldeck.errors import (
-    AnswerTruncated,
     BudgetExceeded,
     DispatchError,
     InvalidArguments,
     InvalidOutput,
     InvalidResult,
     ModelFailed,
-    RequestFailed,
     RunError,
     SkilldeckError,
     describe,
 )
+from skilldeck.run.chunked import answer, run_chunked
 from skilldeck.run.context import Context
 from skilldeck.run.outputs import (
     OutputSpec,
@@ -42,7 +41,14 @@ from skilldeck.run.outputs import (
     result_output,
     tool_result,
 )
-from skilldeck.run.requests import ModelRequest, answer_text, bind, send, service_tier_for
+from skilldeck.run.requests import (
+    ModelRequest,
+    answer_text,
+    bind,
+    call_params,
+    send,
+    service_tier_for,
+)
 from skilldeck.run.response import FunctionCall
 from skilldeck.run.results import CallRecord, RunResult
 from skilldeck.run.session import DEFAULT_INSTRUCTIONS, Planner, Session
@@ -228,18 +234,11 @@ class ToolCall:
         escalation: str | None = None
         if binding.tier != current.tier:
             escalation = self._escalated(current, binding, binding.reasons[-1])
-        while True:
-            try:
-                value = await self._ask(call, binding, spec, escalation)
-            except AnswerTruncated as failure:
-                raise ModelFailed(str(failure)) from None  # a bigger model would not help
-            except (InvalidOutput, RequestFailed) as failure:
-                higher = self._rebound_above(call, binding, str(failure))
-                escalation = self._escalated(binding, higher, str(failure))
-                binding = higher
-            else:
-                self.binding = binding
-                return value
+        if binding.chunk is not None:  # on_overflow="chunk": pieces on the tier, then reduced
+            self.binding = self.record.binding = binding
+            return await run_chunked(self, call, binding, spec)
+        value, self.binding = await answer(self, call, binding, spec, escalation)
+        return value
 
     async def run(
         self, task: str, *, tools: Sequence[str] | None, instructions: str | None
@@ -282,24 +281,22 @@ class ToolCall:
         return tool, call, binding
 
     async def _ask(
-        self, call: Call, binding: Binding, spec: OutputSpec | None, escalation: str | None
+        self,
+        call: Call,
+        binding: Binding,
+        spec: OutputSpec | None,
+        escalation: str | None,
+        part: Mapping[str, Any] | None = None,
     ) -> Any:
         """One request on `binding`'s model, its answer parsed by `spec`."""
         profile = binding.profile
         assert profile is not None  # a model-backed binding always carries its profile
-        params: dict[str, Any] = {
-            "model": profile.model,
-            "input": call.input,
-            "instructions": call.sent_instructions,
-            "max_output_tokens": binding.reserved_output_tokens,
-            "store": False,
-        }
-        if binding.effort:
-            params["reasoning"] = {"effort": binding.effort}
-        if service_tier := service_tier_for(self.session, call.tool):
-            params["service_tier"] = service_tier
-        if spec is not None:
-            params["text"] = spec.text_format()
+        params = call_params(
+            call,
+            binding,
+            service_tier=service_tier_for(self.session, call.tool),
+            text_format=spec.text_format() if spec is not None else None,
+        )
         request = ModelRequest(
             profile,
             params,
@@ -309,6 +306,7 @@ class ToolCall:
             depth=self.depth,
             escalation=escalation,
             binding=binding,
+            **(part or {}),
         )
         response = await send(self.session, request, queue=self._slot())
         text = answer_text(response, request)

@@ -79,6 +79,10 @@ class ModelRequest:
     #: Everything the model reads when the request chains on `previous_response_id` (a
     #: loop's whole transcript); None when `params["input"]` is all of it.
     context: Sequence[Any] | None = None
+    #: A chunked call's request: "piece" (number `piece` of `pieces`, from 0) or "reduce".
+    chunk: str | None = None
+    piece: int | None = None
+    pieces: int | None = None
 
     @property
     def service_tier(self) -> str | None:
@@ -148,6 +152,34 @@ def bind(session: Session, call: Call, **options: Any) -> Binding:
     if factor == 1.0:
         return binding
     return dataclasses.replace(binding, estimated_cost=binding.estimated_cost * factor)
+
+
+def call_params(
+    call: Call,
+    binding: Binding,
+    *,
+    service_tier: str | None = None,
+    text_format: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The body of `call`'s request on `binding`'s model: the one spelling of it, which a run
+    posts and a batch writes to its request files, so that both send the same request.
+    `text_format` is the structured output asked for (`OutputSpec.text_format()`)."""
+    profile = binding.profile
+    assert profile is not None  # a model-backed binding always carries its profile
+    params: dict[str, Any] = {
+        "model": profile.model,
+        "input": call.input,
+        "instructions": call.sent_instructions,
+        "max_output_tokens": binding.reserved_output_tokens,
+        "store": False,
+    }
+    if binding.effort:
+        params["reasoning"] = {"effort": binding.effort}
+    if service_tier:
+        params["service_tier"] = service_tier
+    if text_format is not None:
+        params["text"] = text_format
+    return params
 
 
 @dataclass(frozen=True)

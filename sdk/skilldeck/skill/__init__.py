@@ -16,12 +16,19 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any, TypedDict, TypeVar, Unpack, overload
 
 from skilldeck.catalog.profile import service_tier_name
-from skilldeck.errors import DeclarationError, InvalidValue, SchemaError
+from skilldeck.errors import SchemaError
 from skilldeck.problems import report
 from skilldeck.schema.arguments import ArgumentValidator
-from skilldeck.schema.signature import function_schema, type_schema
-from skilldeck.schema.strict import to_strict
-from skilldeck.tiers import Tier, parse_capability, parse_effort, tier_name
+from skilldeck.schema.signature import function_schema
+from skilldeck.skill.options import (
+    Chunking,
+    explicit_parameters,
+    overflow_options,
+    parse_capabilities,
+    parse_output_schema,
+    parsed,
+)
+from skilldeck.tiers import Tier, parse_effort, tier_name
 
 if TYPE_CHECKING:
     from skilldeck.schema.signature import FunctionSchema
@@ -46,7 +53,6 @@ MAX_DESCRIPTION = 1024
 API_SEPARATOR = "__"
 
 F = TypeVar("F", bound=Callable[..., Any])
-T = TypeVar("T")
 
 
 class ContextBase:
@@ -67,6 +73,10 @@ class ToolOptions(TypedDict, total=False):
     `examples` are complete argument sets, checked by validate and used by the offline
     simulator and the docs; `timeout` (seconds) overrides the runner's per-call timeout;
     `service_tier` (auto, default, flex, priority) is sent with its requests, over the run's.
+    `on_overflow` is what a call too large for the tier does: `escalate` (the default), `chunk`
+    (split by tokens into pieces of `chunk_input`'s text, or of the call's input, sharing
+    `chunk_overlap` tokens; their answers combined by `merge` or a `reduce` request on
+    `reduce_tier`), or `error` (`ContextWindowExceeded`).
     """
 
     name: str | None
@@ -82,6 +92,12 @@ class ToolOptions(TypedDict, total=False):
     examples: Iterable[Mapping[str, Any]]
     timeout: float | None
     service_tier: str | None
+    on_overflow: str | None
+    chunk_input: str | None
+    chunk_overlap: int | None
+    merge: Callable[[list[Any]], Any] | None
+    reduce: str | None
+    reduce_tier: Tier | str | None
 
 
 def valid_skill_name(name: str) -> bool:
@@ -123,6 +139,9 @@ class Tool:
     examples: tuple[dict[str, Any], ...] = ()
     timeout: float | None = None
     service_tier: str | None = None
+    #: `escalate`, `chunk` (with `chunking`) or `error`: see `ToolOptions`.
+    on_overflow: str = "escalate"
+    chunking: Chunking | None = None
     context_param: str | None = None
     signature: FunctionSchema | None = field(default=None, repr=False)
 
@@ -188,6 +207,8 @@ class Tool:
             "strict": self.strict,
             "timeout": self.timeout,
             "service_tier": self.service_tier,
+            "on_overflow": self.on_overflow if self.tier else None,
+            "chunking": self.chunking.to_dict() if self.chunking else None,
             "handler": f"{self.handler.__module__}.{self.handler.__qualname__}",
             "is_async": self.is_async,
             "output_schema": self.output_schema,
@@ -273,6 +294,12 @@ def _build_tool(
     examples: Iterable[Mapping[str, Any]] = (),
     timeout: float | None = None,
     service_tier: str | None = None,
+    on_overflow: str | None = None,
+    chunk_input: str | None = None,
+    chunk_overlap: int | None = None,
+    merge: Callable[[list[Any]], Any] | None = None,
+    reduce: str | None = None,
+    reduce_tier: Tier | str | None = None,
 ) -> Tool:
     tool_name = name or handler.__name__
     where = f"skill {skill.name}, tool {tool_name}"
@@ -288,7 +315,7 @@ def _build_tool(
     # A schema that could not be made strict (reported in collecting mode) is sent non-strict.
     if parameters is not None:
         signature = None
-        schema, strict = _explicit_parameters(where, parameters, strict=strict)
+        schema, strict = explicit_parameters(where, parameters, strict=strict)
     else:
         signature = _signature(where, handler, strict=strict)
         schema = signature.parameters if signature else {"type": "object", "properties": {}}
@@ -296,8 +323,8 @@ def _build_tool(
     text = description if description is not None else (signature.description if signature else "")
     _check_description(where, text)
 
-    declared_tier = _parsed(where, Tier.parse, tier, "tier")
-    declared_ceiling = _parsed(where, Tier.parse, ceiling, "ceiling") or Tier.FULL
+    declared_tier = parsed(where, Tier.parse, tier, "tier")
+    declared_ceiling = parsed(where, Tier.parse, ceiling, "ceiling") or Tier.FULL
     if declared_tier and declared_ceiling and declared_ceiling < declared_tier:
         report(where, f"ceiling {declared_ceiling} is below the declared tier {declared_tier}")
         declared_ceiling = declared_tier
@@ -313,6 +340,18 @@ def _build_tool(
     if timeout is not None and not timeout > 0:
         report(where, f"timeout must be a positive number of seconds, got {timeout}")
         timeout = None
+    strategy, chunking = overflow_options(
+        where,
+        on_overflow=on_overflow,
+        tier=declared_tier,
+        ceiling=declared_ceiling,
+        parameters=schema,
+        chunk_input=chunk_input,
+        chunk_overlap=chunk_overlap,
+        merge=merge,
+        reduce=reduce,
+        reduce_tier=reduce_tier,
+    )
 
     return Tool(
         skill=skill,
@@ -321,16 +360,18 @@ def _build_tool(
         parameters=schema,
         handler=handler,
         tier=declared_tier,
-        effort=_parsed(where, parse_effort, effort),
+        effort=parsed(where, parse_effort, effort),
         max_output_tokens=max_output_tokens,
-        capabilities=frozenset(_capabilities(where, capabilities)),
+        capabilities=frozenset(parse_capabilities(where, capabilities)),
         ceiling=declared_ceiling or Tier.FULL,
         output_type=output if output is not None and not isinstance(output, Mapping) else None,
-        output_schema=_output_schema(where, output),
+        output_schema=parse_output_schema(where, output),
         strict=strict,
         examples=tuple(dict(example) for example in examples),
         timeout=timeout,
-        service_tier=_parsed(where, service_tier_name, service_tier, "service_tier"),
+        service_tier=parsed(where, service_tier_name, service_tier, "service_tier"),
+        on_overflow=strategy,
+        chunking=chunking,
         context_param=signature.context_param if signature else _context_param(handler),
         signature=signature,
     )
@@ -357,44 +398,3 @@ def _context_param(handler: Callable[..., Any]) -> str | None:
         ):
             return parameter.name
     return None
-
-
-def _explicit_parameters(
-    where: str, parameters: Mapping[str, Any], *, strict: bool
-) -> tuple[dict[str, Any], bool]:
-    if not strict:
-        return dict(parameters), False
-    try:
-        return to_strict(dict(parameters)), True
-    except SchemaError as error:
-        report(where, f"parameters: {error}", SchemaError)
-        return dict(parameters), False
-
-
-def _output_schema(where: str, output: Any) -> dict[str, Any] | None:
-    if output is None:
-        return None
-    try:
-        if isinstance(output, Mapping):
-            return to_strict(dict(output))
-        return type_schema(output)
-    except SchemaError as error:
-        report(where, f"output: {error}", SchemaError)
-        return None
-
-
-def _parsed(where: str, parse: Callable[[Any], T], value: Any, what: str = "") -> T | None:
-    """`parse(value)`; None for None, or once the problem is reported (while validating)."""
-    if value is None:
-        return None
-    try:
-        return parse(value)
-    except (DeclarationError, InvalidValue) as error:
-        report(where, f"{what}: {error}" if what else str(error))
-        return None
-
-
-def _capabilities(where: str, capabilities: Iterable[str]) -> list[str]:
-    names = [capabilities] if isinstance(capabilities, str) else capabilities
-    parsed = (_parsed(where, parse_capability, name) for name in names)
-    return [capability for capability in parsed if capability is not None]
