@@ -27,6 +27,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
+from skilldeck.testing.fake_batches import FakeBatches
 from skilldeck.testing.http_plumbing import (
     Reply,
     ResponsesHTTPServer,
@@ -106,6 +107,7 @@ class FakeResponsesServer:
         self._stopping = threading.Event()
         self._httpd: ResponsesHTTPServer | None = None
         self._thread: threading.Thread | None = None
+        self.batches = FakeBatches(self._create)  # /v1/batches and /v1/files, same answers
         self.script(turns)
         if responder is not None:
             self.set_responder(responder)
@@ -116,7 +118,7 @@ class FakeResponsesServer:
         if self._httpd is not None:
             raise RuntimeError("FakeResponsesServer is already running")
         self._stopping.clear()
-        self._httpd = ResponsesHTTPServer(self._create, self._get)
+        self._httpd = ResponsesHTTPServer(self._create, self._get, self.batches.route)
         self._thread = threading.Thread(
             target=self._httpd.serve_forever,
             kwargs={"poll_interval": 0.01},
@@ -227,6 +229,7 @@ class FakeResponsesServer:
             self._requests.clear()
             self._store.clear()
             self._last_pieces.clear()
+        self.batches.reset()
 
     # ---- assertions
 

@@ -2,7 +2,8 @@
 
 Kept apart from what the server answers, because this is where the transport's details live
 (HTTP/1.1 keep-alive, chunked bodies, Nagle's algorithm, dropped connections) and none of them
-depends on scripts: the server is given two functions, one per route, that return a `Reply`.
+depends on scripts: the server is given two functions, one per Responses route, that return a
+`Reply`, and a third for any other path (the files and batches endpoints).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ __all__ = [
     "Reply",
     "ResponsesHTTPServer",
     "RetrieveResponse",
+    "Route",
     "invalid_request",
     "json_reply",
     "no_certificates",
@@ -85,6 +87,9 @@ def no_certificates() -> ssl.SSLContext:
 CreateResponse = Callable[[JSONDict, dict[str, str]], Reply]
 #: `GET /v1/responses/{id}`: the id.
 RetrieveResponse = Callable[[str], Reply]
+#: Any other path: the method, the path with its query, the headers and the raw body; None
+#: when the path is not served (the batches and files endpoints are one).
+Route = Callable[[str, str, dict[str, str], bytes], Reply | None]
 
 
 class ResponsesHTTPServer(ThreadingHTTPServer):
@@ -97,9 +102,12 @@ class ResponsesHTTPServer(ThreadingHTTPServer):
     (`POST /v1/responses`, the parsed body and the headers without secrets) or `retrieve`
     (`GET /v1/responses/{id}`), and sends back the `Reply` they return."""
 
-    def __init__(self, create: CreateResponse, retrieve: RetrieveResponse) -> None:
+    def __init__(
+        self, create: CreateResponse, retrieve: RetrieveResponse, route: Route | None = None
+    ) -> None:
         self.create = create
         self.retrieve = retrieve
+        self.route = route
         self._connections: set[socket.socket] = set()
         self._connections_lock = threading.Lock()
         super().__init__(("127.0.0.1", 0), _Handler)
@@ -157,7 +165,7 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         raw = self._read_body()
         if self._path() != "/v1/responses":
-            self._send(self._not_found())
+            self._send(self._routed(raw))
             return
         try:
             body = json.loads(raw or b"null")
@@ -166,12 +174,7 @@ class _Handler(BaseHTTPRequestHandler):
         if not isinstance(body, dict):
             self._send(invalid_request(400, "We could not parse the JSON body of your request."))
             return
-        headers = {
-            key.lower(): value
-            for key, value in self.headers.items()
-            if key.lower() not in _SECRET_HEADERS
-        }
-        self._send(self.server.create(body, headers))
+        self._send(self.server.create(body, self._headers()))
 
     def do_GET(self) -> None:
         path = self._path()
@@ -179,7 +182,19 @@ class _Handler(BaseHTTPRequestHandler):
         if path.startswith(prefix) and "/" not in path[len(prefix) :]:
             self._send(self.server.retrieve(path[len(prefix) :]))
         else:
-            self._send(self._not_found())
+            self._send(self._routed(b""))
+
+    def _routed(self, raw: bytes) -> Reply:
+        route = self.server.route
+        reply = route(self.command, self.path, self._headers(), raw) if route else None
+        return reply if reply is not None else self._not_found()
+
+    def _headers(self) -> dict[str, str]:
+        return {
+            key.lower(): value
+            for key, value in self.headers.items()
+            if key.lower() not in _SECRET_HEADERS
+        }
 
     def _path(self) -> str:
         return self.path.split("?", 1)[0].rstrip("/")
@@ -188,7 +203,7 @@ class _Handler(BaseHTTPRequestHandler):
         return invalid_request(
             404,
             f"Invalid URL ({self.command} {self._path()}): the fake Responses server "
-            "serves POST /v1/responses and GET /v1/responses/{id}.",
+            "serves /v1/responses, /v1/files and /v1/batches.",
         )
 
     def _read_body(self) -> bytes:
