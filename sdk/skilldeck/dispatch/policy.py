@@ -6,19 +6,27 @@ calls off a tier, pin them to one, cap how high they go, refuse calls or runs th
 too much, bound how long one model request may wait, and choose the service tier requests run
 on (and whether a refused flex request falls back to `default`). It never widens a
 declaration: a tool whose ceiling is `mini` never runs on `full`, whatever the policy says.
+
+One layer sits above the declaration instead of narrowing it: per-tool overrides
+(`ToolOverride`), the `[tools."skill.tool"]` tables of the settings file that `skilldeck eval
+--apply` writes, and the cell an evaluation pins a case to. They replace the tool's declared
+tier or effort where the author's source cannot be (an installed plugin), and every binding
+they shape says so in its reasons ("tier set by skilldeck.toml"), so an override is never
+mistaken for the declaration.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import dataclasses
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from skilldeck.catalog import values
 from skilldeck.catalog.profile import SERVICE_TIERS, service_tier_name
 from skilldeck.errors import ConfigError, DispatchError, InvalidValue
 from skilldeck.plain import plain_fields
-from skilldeck.tiers import TIERS, Tier
+from skilldeck.tiers import EFFORTS, TIERS, Tier
 
 if TYPE_CHECKING:
     from skilldeck.config import Config
@@ -57,6 +65,52 @@ _PARSERS: dict[str, Callable[[Any], Any]] = {
 }
 POLICY_KEYS: tuple[str, ...] = tuple(_PARSERS)
 
+#: The keys of a `[tools."skill.tool"]` override table.
+OVERRIDE_KEYS: tuple[str, ...] = ("tier", "effort")
+
+
+class _Declared(Protocol):
+    """What an override reads of a tool (`skilldeck.Tool` is one)."""
+
+    @property
+    def qualified_name(self) -> str: ...
+    @property
+    def tier(self) -> Tier | None: ...
+    @property
+    def effort(self) -> str | None: ...
+    @property
+    def ceiling(self) -> Tier: ...
+
+
+@dataclass(frozen=True)
+class ToolOverride:
+    """A tier and/or effort for one tool (`skill.tool`) that replaces its declaration.
+
+    `source` names who set it, as the binding's reasons say it ("skilldeck.toml", "eval
+    cell"). A `pinned` override runs the tool on exactly its tier: no step up for a call too
+    big for it, no escalation after a failure (an evaluation measures the cell, not the tiers
+    above it). An unpinned one moves the starting tier; the ceiling still applies, raised to
+    the override's tier if it is above.
+    """
+
+    tool: str
+    tier: Tier | None = None
+    effort: str | None = None
+    source: str = "policy"
+    pinned: bool = False
+
+    def __post_init__(self) -> None:
+        if self.tier is not None:
+            object.__setattr__(self, "tier", Tier.parse(self.tier))
+        if self.effort is not None and self.effort not in EFFORTS:
+            raise DispatchError(
+                f"override of {self.tool}: unknown effort {self.effort!r}: use one of "
+                f"{', '.join(EFFORTS)}"
+            )
+
+    def to_dict(self) -> dict[str, Any]:
+        return plain_fields(self)
+
 
 @dataclass(frozen=True)
 class Policy:
@@ -79,6 +133,8 @@ class Policy:
     #: A flex request refused for lack of capacity (429 `resource_unavailable`) is sent again,
     #: once, on `default`; False makes the refusal the request's failure.
     flex_fallback: bool = True
+    #: Per-tool tiers and efforts above the declarations (see `ToolOverride`).
+    tool_overrides: tuple[ToolOverride, ...] = ()
     _rank_blocked: dict[Tier, str] = field(
         init=False, repr=False, compare=False, default_factory=dict
     )
@@ -90,6 +146,7 @@ class Policy:
             object.__setattr__(self, "force_tier", Tier.parse(self.force_tier))
         if self.highest_tier is not None:
             object.__setattr__(self, "highest_tier", Tier.parse(self.highest_tier))
+        object.__setattr__(self, "tool_overrides", tuple(self.tool_overrides))
         problem = self._contradiction()
         if problem:
             raise DispatchError(f"policy: {problem}")
@@ -138,9 +195,57 @@ class Policy:
         """Why the policy keeps calls off `tier`, in words, or None when it allows it."""
         return self._rank_blocked.get(tier)
 
+    def override(self, tool: str) -> ToolOverride | None:
+        """The override of `tool` (its qualified name); the last one given wins."""
+        for override in reversed(self.tool_overrides):
+            if override.tool == tool:
+                return override
+        return None
+
+    def with_override(self, override: ToolOverride) -> Policy:
+        """This policy with `override` in place of any other for its tool."""
+        kept = tuple(o for o in self.tool_overrides if o.tool != override.tool)
+        return dataclasses.replace(self, tool_overrides=(*kept, override))
+
+    def tier_range(self, tool: _Declared) -> tuple[Tier, Tier, list[str]]:
+        """The tier a model-backed `tool`'s calls start from, the highest they may reach,
+        and the words that open its bindings' reasons (rule 2, with the override layer)."""
+        declared = tool.tier
+        assert declared is not None  # local tools are never ranged
+        ceiling = max(tool.ceiling, declared)
+        opening = [f"declared tier {declared}"]
+        override = self.override(tool.qualified_name)
+        if override is not None and override.tier is not None:
+            opening.append(f"tier set by {override.source}: {override.tier}")
+            declared = override.tier
+            ceiling = declared if override.pinned else max(ceiling, declared)
+        if override is not None and override.pinned:
+            opening.append(f"pinned to {declared} by {override.source}")
+        elif ceiling < Tier.FULL:
+            opening.append(f"ceiling {ceiling}")
+        return declared, ceiling, opening
+
+    def effort_for(self, tool: _Declared) -> tuple[str | None, str | None]:
+        """The effort `tool`'s calls ask for, and the reason to state when an override set
+        it (None when the declaration stands)."""
+        override = self.override(tool.qualified_name)
+        if override is None or override.effort is None:
+            return tool.effort, None
+        declared = tool.effort or "the model's default"
+        reason = f"effort set by {override.source}: {override.effort} (declared {declared})"
+        return override.effort, reason
+
     @classmethod
     def from_config(cls, config: Config) -> Policy:
-        """The `[tool.skilldeck.policy]` table (or `[policy]` of skilldeck.toml)."""
+        """The `[tool.skilldeck.policy]` table (or `[policy]` of skilldeck.toml), and the
+        per-tool overrides of its `[tools."skill.tool"]` tables."""
+        overrides = _overrides(config)
+        if overrides:
+            return dataclasses.replace(cls._from_policy_table(config), tool_overrides=overrides)
+        return cls._from_policy_table(config)
+
+    @classmethod
+    def _from_policy_table(cls, config: Config) -> Policy:
         table = config.table("policy")
         parsed: dict[str, Any] = {}
         for key, value in table.items():
@@ -159,3 +264,29 @@ class Policy:
     def to_dict(self) -> dict[str, Any]:
         ordered = [tier.value for tier in TIERS if tier in self.allowed_tiers]
         return {**plain_fields(self), "allowed_tiers": ordered}
+
+
+def _overrides(config: Config) -> tuple[ToolOverride, ...]:
+    """The `[tools."skill.tool"]` tables: each a tier and/or an effort, read strictly."""
+    found: list[ToolOverride] = []
+    source = config.path.name if config.path is not None else "settings"
+    for name, table in config.table("tools").items():
+        where = config.where("tools", key=repr(name))
+        if not isinstance(table, Mapping):
+            raise ConfigError(f'{where}: expected a table, e.g. [tools."{name}"] tier = "mini"')
+        unknown = sorted(set(table) - set(OVERRIDE_KEYS))
+        if unknown:
+            raise ConfigError(f"{where}: unknown key {unknown[0]!r}: use tier or effort")
+        if "." not in str(name):
+            raise ConfigError(f'{where}: name a tool as "skill.tool", e.g. "triage.classify"')
+        try:
+            tier = values.tier(table["tier"]) if "tier" in table else None
+        except InvalidValue as error:
+            raise ConfigError(f"{where} tier: {error}") from None
+        effort = table.get("effort")
+        if effort is not None and (not isinstance(effort, str) or effort not in EFFORTS):
+            raise ConfigError(
+                f"{where} effort: expected one of {', '.join(EFFORTS)}, got {effort!r}"
+            )
+        found.append(ToolOverride(str(name), tier, effort, source))
+    return tuple(found)

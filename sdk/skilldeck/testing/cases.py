@@ -1,8 +1,10 @@
-"""Declared test cases of a skill plugin (`cases.toml`), run by `skilldeck test`.
+"""Declared test cases of a skill plugin (`cases.toml`), run by `skilldeck test` and evaluated
+by `skilldeck eval`.
 
-A case names a tool, its arguments and the model's scripted answers, and what to expect: an
-exact value, a JSON Schema the value must satisfy, a Python predicate, or an error. Authors
-write them as data, so a plugin's behaviour can be pinned without writing test code.
+A case names a tool, its arguments and what to expect. With `outputs`, the model's answers are
+scripted and the case pins the plugin's behaviour offline; without them the case asks the
+bound model, which is what an evaluation measures (`skilldeck eval` runs it on every tier and
+effort). Authors write them as data, so behaviour is pinned without writing test code.
 
     [[case]]
     name = "extracts the total"
@@ -11,28 +13,49 @@ write them as data, so a plugin's behaviour can be pinned without writing test c
     outputs = [{ total = 12.5, currency = "EUR" }]
     expect = { value = { total = 12.5, currency = "EUR" } }
     expect_tier = "nano"
+
+`expect` may hold several expectations (see `skilldeck.testing.expectations`), all checked,
+and a failing case reports each that failed. `simulate` gives what a simulated model answers
+offline when it is right and when it is wrong (`right = [...]`, `wrong = [...]`, as
+`outputs`): the scripted responders of `skilldeck eval` without a key answer from it.
 """
 
 from __future__ import annotations
 
-import importlib
+import asyncio
+import hashlib
+import json
 import tomllib
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from skilldeck.errors import ArgumentProblem, CasesError, describe
-from skilldeck.plain import plain
+from skilldeck.testing.expectations import check_expect, failures, judge_spec
 
 if TYPE_CHECKING:
+    from skilldeck.dispatch.policy import Policy
     from skilldeck.host.host import Host
+    from skilldeck.run.ledger import LedgerRecord
     from skilldeck.testing.fake_server import FakeResponsesServer
 
-__all__ = ["Case", "CaseResult", "load_cases", "run_cases"]
+__all__ = ["Case", "CaseResult", "Simulated", "load_cases", "run_case", "run_cases"]
 
-_KEYS = {"name", "tool", "arguments", "outputs", "expect", "expect_tier"}
-_EXPECTATIONS = {"value", "schema", "predicate", "error"}
+_KEYS = {"name", "tool", "arguments", "outputs", "expect", "expect_tier", "simulate"}
+#: The most cases one file may hold: far above any real suite, low enough that a wrong file
+#: is refused before a sweep multiplies it by every tier, effort and repeat.
+MAX_CASES = 10_000
+
+
+@dataclass(frozen=True)
+class Simulated:
+    """What a simulated model answers for a case offline: when right, and when wrong (empty:
+    a value sampled from the requested schema, marked simulated)."""
+
+    right: tuple[Any, ...] = ()
+    wrong: tuple[Any, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -40,9 +63,27 @@ class Case:
     name: str
     tool: str
     arguments: dict[str, Any]
-    outputs: list[Any]
+    #: The model's scripted answers; None: the case asks the bound model.
+    outputs: list[Any] | None
     expect: dict[str, Any]
     expect_tier: str | None = None
+    simulate: Simulated | None = None
+
+    @property
+    def asks_model(self) -> bool:
+        return self.outputs is None
+
+    @cached_property
+    def key(self) -> str:
+        """Who the case is, for caches: its name and a digest of everything it says, so an
+        edited case is a new one and its old results are not reused."""
+        text = json.dumps(
+            [self.tool, self.arguments, self.outputs, self.expect, self.expect_tier],
+            sort_keys=True,
+            ensure_ascii=False,
+            default=str,
+        )
+        return f"{self.name}#{hashlib.sha256(text.encode()).hexdigest()[:12]}"
 
 
 @dataclass(frozen=True)
@@ -52,6 +93,20 @@ class CaseResult:
     detail: str
     #: What was wrong with the case's arguments, each at its path, when the tool refused them.
     problems: tuple[ArgumentProblem, ...] = ()
+    #: Every expectation that failed, in words; empty when the case passed.
+    failures: tuple[str, ...] = ()
+    #: The tier, model and effort the call ran on (None: local, or never bound).
+    tier: str | None = None
+    model: str | None = None
+    effort: str | None = None
+    #: Every model request of the case, the judge's included.
+    records: tuple[LedgerRecord, ...] = field(default=(), repr=False)
+    #: Seconds the call took, measured.
+    seconds: float = 0.0
+
+    @property
+    def cost(self) -> float:
+        return sum(record.cost for record in self.records)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -59,6 +114,7 @@ class CaseResult:
             "tool": self.case.tool,
             "ok": self.ok,
             "detail": self.detail,
+            "failures": list(self.failures),
             "problems": [problem.to_dict() for problem in self.problems],
         }
 
@@ -66,12 +122,25 @@ class CaseResult:
 def load_cases(path: Path) -> list[Case]:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError) as error:
-        raise CasesError(f"{path}: {error}") from None
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, RecursionError) as error:
+        raise CasesError(f"{path}: {describe(error)}") from None
+    unknown = sorted(set(data) - {"case", "eval"})
+    if unknown:
+        raise CasesError(
+            f"{path}: unknown table {unknown[0]!r}: write cases as [[case]] tables, and "
+            "skilldeck eval's defaults under [eval]"
+        )
     entries = data.get("case", [])
     if not isinstance(entries, list):
         raise CasesError(f"{path}: write cases as [[case]] tables")
-    return [_case(path, number, entry) for number, entry in enumerate(entries, start=1)]
+    if len(entries) > MAX_CASES:
+        raise CasesError(f"{path}: {len(entries):,} cases, more than {MAX_CASES:,}: split it")
+    cases = [_case(path, number, entry) for number, entry in enumerate(entries, start=1)]
+    names = [case.name for case in cases]
+    twice = sorted({name for name in names if names.count(name) > 1})
+    if twice:
+        raise CasesError(f"{path}: case name {twice[0]!r} is used twice: names must differ")
+    return cases
 
 
 def _case(path: Path, number: int, entry: Any) -> Case:
@@ -89,85 +158,105 @@ def _case(path: Path, number: int, entry: Any) -> Case:
     if not isinstance(entry.get("tool"), str):
         raise fail("'tool' must name a tool, e.g. \"my-skill.my_tool\"")
     expect = entry.get("expect", {})
-    if (
-        not isinstance(expect, dict)
-        or len(set(expect) & _EXPECTATIONS) != 1
-        or set(expect) - _EXPECTATIONS
-    ):
-        raise fail(f"'expect' must hold exactly one of: {', '.join(sorted(_EXPECTATIONS))}")
+    check_expect(expect, fail)
     arguments = entry.get("arguments", {})
-    outputs = entry.get("outputs", [])
-    if not isinstance(arguments, dict) or not isinstance(outputs, list):
+    outputs = entry.get("outputs")
+    if not isinstance(arguments, dict) or not isinstance(outputs, list | None):
         raise fail("'arguments' must be a table and 'outputs' a list")
+    tier = entry.get("expect_tier")
+    if tier is not None and tier not in ("local", "nano", "mini", "full"):
+        raise fail(f"'expect_tier' must be local, nano, mini or full, not {tier!r}")
     return Case(
         name=str(entry.get("name") or f"case {number}"),
         tool=entry["tool"],
         arguments=arguments,
         outputs=outputs,
         expect=expect,
-        expect_tier=entry.get("expect_tier"),
+        expect_tier=tier,
+        simulate=_simulated(entry.get("simulate"), fail),
+    )
+
+
+def _simulated(table: Any, fail: Any) -> Simulated | None:
+    if table is None:
+        return None
+    if not isinstance(table, dict) or set(table) - {"right", "wrong"}:
+        raise fail("'simulate' must be a table { right = [...], wrong = [...] } of answers")
+    right, wrong = table.get("right", []), table.get("wrong", [])
+    if not isinstance(right, list) or not isinstance(wrong, list):
+        raise fail("'simulate' right and wrong must be lists of answers, as 'outputs' is")
+    return Simulated(tuple(right), tuple(wrong))
+
+
+async def run_case(
+    case: Case, host: Host, *, client: Any, policy: Policy | None = None
+) -> CaseResult:
+    """Run `case` once through the real runtime on `client` (a client, or a function of the
+    model profile, as `Runner` takes), under `policy`, and judge it."""
+    from skilldeck.run.runner import Runner
+    from skilldeck.testing.harness import call_error
+
+    try:
+        runner = Runner(host, tools=[case.tool], policy=policy, client=client)
+        result = await runner.call(case.tool, case.arguments)
+    except Exception as problem:  # a case's tool name or policy may be wrong in any way
+        return CaseResult(case, False, describe(problem), failures=(describe(problem),))
+    call = result.calls[0]
+    binding = call.binding
+    records = list(result.ledger.records)
+    found: list[str] = []
+    tier = binding.tier.value if binding is not None and binding.tier else "local"
+    if case.expect_tier and binding is None:
+        found.append(f"never bound ({call.error}), expected {case.expect_tier}")
+    elif case.expect_tier and tier != case.expect_tier:
+        found.append(f"ran on {tier}, expected {case.expect_tier}")
+    error = call_error(call)
+    try:
+        found += failures(case.expect, call.value, error)
+        if "judge" in case.expect and error is None:
+            from skilldeck.testing.judge import judge
+
+            spec = judge_spec(case.expect["judge"], CasesError)
+            verdict, graded = await judge(host, spec, call.value, policy=policy, client=client)
+            records += graded
+            found += [verdict] if verdict is not None else []
+    except Exception as problem:  # a predicate may raise anything
+        found.append(describe(problem))
+    if found:
+        detail = "; ".join(dict.fromkeys(found))
+    elif "error" in case.expect:
+        detail = f"failed as expected on {tier}"
+    else:
+        detail = f"ok on {tier}"
+    return CaseResult(
+        case,
+        not found,
+        detail,
+        tuple(call.problems),
+        tuple(dict.fromkeys(found)),
+        tier=None if binding is None else (binding.tier.value if binding.tier else None),
+        model=None if binding is None else binding.model,
+        effort=None if binding is None else binding.effort,
+        records=tuple(records),
+        seconds=call.duration,
     )
 
 
 def run_cases(
     cases: Iterable[Case], host: Host, server: FakeResponsesServer
 ) -> Iterator[CaseResult]:
-    from skilldeck.testing.harness import run_tool
+    """Each case once against `server`, answering with its scripted `outputs` (a case that
+    asks the model answers with its `simulate.right`, when it has one), in order whatever
+    tier asks."""
+    from skilldeck.testing.harness import scripted
 
     for case in cases:
-        problems: tuple[ArgumentProblem, ...] = ()
-        try:
-            run = run_tool(host, server, case.tool, case.arguments, case.outputs)
-            problems = tuple(run.problems)
-            ok, detail = _judge(case, run.value, run.error, run.binding)
-        except Exception as error:  # a case's tool name or predicate may raise anything
-            ok, detail = False, describe(error)
-        yield CaseResult(case, ok, detail, problems)
-
-
-def _judge(case: Case, value: Any, error: str | None, binding: Any) -> tuple[bool, str]:
-    tier = binding.tier.value if binding is not None and binding.tier else "local"
-    if case.expect_tier and binding is None:
-        return False, f"never bound ({error}), expected {case.expect_tier}"
-    if case.expect_tier and tier != case.expect_tier:
-        return False, f"ran on {tier}, expected {case.expect_tier}"
-    expect = case.expect
-    if "error" in expect:
-        if error is None:
-            return False, f"expected an error containing {expect['error']!r}, got a value"
-        if str(expect["error"]) not in error:
-            return False, f"error {error!r} does not contain {expect['error']!r}"
-        return True, f"failed as expected on {tier}"
-    if error is not None:
-        return False, error
-    actual = plain(value)
-    if "value" in expect:
-        if actual != expect["value"]:
-            return False, f"got {actual!r}, expected {expect['value']!r}"
-    elif "schema" in expect:
-        problems = _schema_problems(expect["schema"], actual)
-        if problems:
-            return False, f"value fails the expected schema: {problems}"
-    else:
-        predicate = _predicate(str(expect["predicate"]))
-        if not predicate(value):
-            return False, f"{expect['predicate']} returned false for {actual!r}"
-    return True, f"ok on {tier}"
-
-
-def _schema_problems(schema: Mapping[str, Any], value: Any) -> str:
-    from skilldeck.schema.arguments import ArgumentValidator
-
-    problems = ArgumentValidator(dict(schema)).problems(value)
-    return "; ".join(f"{p.path}: {p.message}" for p in problems)
-
-
-def _predicate(target: str) -> Callable[[Any], Any]:
-    module, _, name = target.partition(":")
-    if not module or not name:
-        raise CasesError(f"predicate {target!r}: write it as 'module:function'")
-    try:
-        function: Callable[[Any], Any] = getattr(importlib.import_module(module), name)
-    except (ImportError, AttributeError) as error:
-        raise CasesError(f"predicate {target!r}: {error}") from None
-    return function
+        outputs = case.outputs
+        if outputs is None:
+            outputs = list(case.simulate.right) if case.simulate is not None else []
+        server.reset()
+        server.script(scripted(outputs))
+        result = asyncio.run(
+            run_case(case, host, client=lambda profile: server.async_client(max_retries=0))
+        )
+        yield result
