@@ -16,6 +16,11 @@ import pytest
 if TYPE_CHECKING:
     from skilldeck.testing import FakeResponsesServer
 
+#: The suite never reads the machine's own SKILL.md folders (~/.agents/skills,
+#: /etc/codex/skills...): tests of Codex's search paths clear this and choose HOME and the
+#: working directory themselves (tests/test_agent_skills_search.py).
+os.environ["SKILLDECK_SKILLS_PATH"] = ""
+
 MakeDistribution = Callable[..., Path]
 
 

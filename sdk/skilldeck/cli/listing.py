@@ -10,11 +10,14 @@ from __future__ import annotations
 import json
 import sys
 import threading
+from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import click
 
 from skilldeck.cli.output import EXIT_FAILED, EXIT_USAGE, echo_json, error_exit, style, table
+from skilldeck.cli.skill_sources import skills_dir_option
 from skilldeck.errors import PluginNotLoaded, UnknownToolError
 from skilldeck.host.discovery import LoadError, guessed_skill_names
 from skilldeck.host.hooks import ObserverFailure
@@ -22,11 +25,18 @@ from skilldeck.host.host import Host
 from skilldeck.skill import API_SEPARATOR, Skill, Tool
 
 
-def load_host(*, warn_load_errors: bool = True) -> Host:
+def load_host(*, warn_load_errors: bool = True, skills_dirs: Sequence[Path] | None = None) -> Host:
     """The host of installed plugins. Load errors (unless the command shows them itself) and
     warnings go to stderr, by plugin; an observer that raises is warned of once per plugin,
-    however many events it fails on (the trace, when written, records every failure)."""
+    however many events it fails on (the trace, when written, records every failure).
+
+    With `skills_dirs` (even empty) the SKILL.md skills are added too: those folders', the
+    settings' `skills_dirs` and Codex's search paths (`skilldeck.interop.loading`)."""
     host = Host()
+    if skills_dirs is not None:
+        from skilldeck.interop.loading import add_agent_skills
+
+        add_agent_skills(host, skills_dirs)
     for error in host.load_errors if warn_load_errors else ():
         _warn(str(error))
     for warning in host.warnings:
@@ -65,14 +75,17 @@ def plugins(as_json: bool) -> None:
 
 @click.command()
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
-def skills(as_json: bool) -> None:
+@skills_dir_option
+def skills(as_json: bool, skills_dirs: tuple[Path, ...]) -> None:
     """List skills and their tools, with each tool's tier and effort.
 
     A plugin that failed to load is listed after them with its error, and the exit code is 1;
     in the JSON it is an entry with `error` set and no tools, named by the skills it registered
     before failing or else by a guess from its name (healthy entries have `error: null`).
+    SKILL.md skills are listed with the others, and a folder that fails to load as a failed
+    plugin is, by its path.
     """
-    host = load_host(warn_load_errors=False)
+    host = load_host(warn_load_errors=False, skills_dirs=skills_dirs)
     if as_json:
         entries = [skill_dict(host, skill) for skill in host.skills.values()]
         echo_json(entries + [e for error in host.load_errors for e in failed_dicts(error)])
@@ -116,13 +129,14 @@ def _exit_if_failed(host: Host) -> None:
 @click.command("inspect")
 @click.argument("name")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
-def inspect_(name: str, as_json: bool) -> None:
+@skills_dir_option
+def inspect_(name: str, as_json: bool, skills_dirs: tuple[Path, ...]) -> None:
     """Show a skill's or a tool's declaration and the exact schema sent to the model.
 
     NAME is a skill (`triage`) or a tool (`triage.classify`). A name of a plugin that failed
     to load is answered with its error and exit code 1; a name nobody gives, exit code 2.
     """
-    host = load_host()
+    host = load_host(skills_dirs=skills_dirs)
     if name in host.skills:
         data = skill_dict(host, host.skills[name], with_schemas=True)
     elif name in host.tools:

@@ -20,6 +20,7 @@ from skilldeck.catalog.profile import SERVICE_TIERS
 from skilldeck.cli.listing import load_host
 from skilldeck.cli.output import EXIT_FAILED, EXIT_USAGE, echo_json, error_exit, style, table
 from skilldeck.cli.policy_options import SECONDS, TIER_NAMES, build_policy, policy_options
+from skilldeck.cli.skill_sources import skills_dir_option
 from skilldeck.errors import RunStopped, UnknownToolError
 from skilldeck.events import Event
 from skilldeck.hookspecs import hookimpl
@@ -70,6 +71,7 @@ SIMULATED_INVALID_OUTPUTS = 1
 @click.option("--offline", is_flag=True, help="Run against the embedded simulator.")
 @click.option("--json", "as_json", is_flag=True, help="Print the whole result as JSON.")
 @policy_options
+@skills_dir_option
 def run(
     task: str,
     skills: str | None,
@@ -84,6 +86,7 @@ def run(
     trace: Path | None,
     offline: bool,
     as_json: bool,
+    skills_dirs: tuple[Path, ...],
     **policy: Any,
 ) -> None:
     """Run TASK: the planner calls the skills' tools, each call on its bound tier.
@@ -91,7 +94,7 @@ def run(
     Prints the final answer, every call with its binding, and the ledger beside the same run
     priced all on full.
     """
-    host = load_host()
+    host = load_host(skills_dirs=skills_dirs)
     names = [name.strip() for name in skills.split(",") if name.strip()] if skills else None
     try:
         host.select(names)

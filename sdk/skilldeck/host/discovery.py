@@ -54,13 +54,15 @@ class LoadError:
     error: str
     detail: str = ""
     skills: tuple[str, ...] = ()
+    #: What failed, as messages name it: a plugin, or an "agent skill" folder (by its path).
+    kind: str = "plugin"
 
     def __str__(self) -> str:
         source = f"{self.plugin} ({self.distribution})" if self.distribution else self.plugin
-        return f"plugin {source} failed to {self.phase}: {self.error}"
+        return f"{self.kind} {source} failed to {self.phase}: {self.error}"
 
     def to_dict(self) -> dict[str, Any]:
-        return plain_fields(self, exclude=("detail",))
+        return plain_fields(self, exclude=("detail", "kind"))
 
 
 @dataclass

@@ -34,6 +34,7 @@ __all__ = [
     "invalid_result_output",
     "output_spec",
     "result_output",
+    "return_schema",
     "tool_result",
 ]
 
@@ -108,6 +109,14 @@ def _return_check(tool: Tool) -> tuple[str, ArgumentValidator] | None:
                 check = (type_name(annotation), ArgumentValidator(schema))
         _RETURN_CHECKS[tool] = check
     return _RETURN_CHECKS[tool]
+
+
+def return_schema(tool: Tool) -> Mapping[str, Any] | None:
+    """The JSON Schema of what `tool`'s handler says it returns, the one its results are
+    checked against (so a host may promise it, as an MCP server's output schema does); None
+    when the handler declares no useful return annotation."""
+    check = _return_check(tool)
+    return None if check is None else check[1].schema
 
 
 def _return_annotation(handler: Callable[..., Any]) -> Any:
