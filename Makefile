@@ -22,7 +22,7 @@ demo: install
 		"Triage the incoming bug report, review the patch that fixes it, and assess the design of the retry layer."
 
 test: install
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto
 	$(MAKE) --no-print-directory lint typecheck docs
 
 lint: install

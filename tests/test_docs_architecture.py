@@ -39,11 +39,11 @@ def test_a_new_module_or_subpackage_without_a_row_is_reported(tmp_path: Path) ->
     package = tmp_path / "skilldeck"
     shutil.copytree(PACKAGE, package, ignore=shutil.ignore_patterns("__pycache__"))
     (package / "pricing.py").write_text('"""Prices."""\n', encoding="utf-8")
-    (package / "batch").mkdir()
-    (package / "batch" / "__init__.py").write_text('"""Batches."""\n', encoding="utf-8")
+    (package / "bulk").mkdir()
+    (package / "bulk" / "__init__.py").write_text('"""Bulk."""\n', encoding="utf-8")
     (package / "_templates").mkdir()  # data, not a package: no __init__.py
     assert layout_drift(DOCS, package) == [
-        "architecture.md has no row for `skilldeck.batch`",
+        "architecture.md has no row for `skilldeck.bulk`",
         "architecture.md has no row for `skilldeck.pricing`",
     ]
 

@@ -49,6 +49,7 @@ _MARKED = re.compile(
 #: Every marked block of the docs, by kind and name: the ones the tests below check.
 SAMPLES = {
     "dispatch-at-least",
+    "overflow-chunk",
     "explicit-schema",
     "hosting-catalog",
     "hosting-observers",
@@ -62,6 +63,8 @@ SAMPLES = {
 }
 OUTPUTS = {
     "dispatch-at-least",
+    "overflow-chunk",
+    "overflow-workload",
     "explicit-schema",
     "model-written-schema",
     "plugins-models",

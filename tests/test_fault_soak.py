@@ -493,6 +493,7 @@ def test_the_leak_check_sees_a_thread_and_a_socket_left_behind(
     stray = threading.Thread(target=release.wait, name="stray")
     stray.start()
     connection = socket.create_connection(("127.0.0.1", soak_server.port))
+    mine = f"{connection.fileno()} -> socket:"
     try:
         leaked_threads, leaked_fds = _leaks(threads, fds, soak_server.port)
     finally:
@@ -500,8 +501,9 @@ def test_the_leak_check_sees_a_thread_and_a_socket_left_behind(
         stray.join()
         connection.close()
 
-    assert leaked_threads == ["stray"]
-    assert [fd.split(" -> ")[1].startswith("socket:") for fd in leaked_fds] == [True]
+    # what else a busy process opens meanwhile may show too; these two must
+    assert "stray" in leaked_threads
+    assert [fd for fd in leaked_fds if fd.startswith(mine)], leaked_fds
     assert _leaks(threads, fds, soak_server.port) == ([], [])
 
 

@@ -10,8 +10,10 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from skilldeck.errors import (
+    AgentSkillError,
     AnswerTruncated,
     ArgumentProblem,
+    BatchError,
     BudgetExceeded,
     CasesError,
     CatalogError,
@@ -20,6 +22,8 @@ from skilldeck.errors import (
     DeclarationError,
     DispatchError,
     DuplicateSkillError,
+    EstimateError,
+    ExportError,
     IncompleteAnswer,
     InvalidArguments,
     InvalidLine,
@@ -53,6 +57,7 @@ if TYPE_CHECKING:
     from skilldeck.hookspecs import hookimpl
     from skilldeck.host.discovery import LoadError, PluginInfo
     from skilldeck.host.host import Host
+    from skilldeck.interop.loading import add_agent_skills
     from skilldeck.problems import Problem
     from skilldeck.run.context import Context
     from skilldeck.run.ledger import Ledger, LedgerRecord
@@ -88,6 +93,7 @@ _LAZY = {
     "Skill": "skill",
     "Tier": "tiers",
     "Tool": "skill",
+    "add_agent_skills": "interop.loading",
     "count_tokens": "tokens",
     "hookimpl": "hookspecs",
 }
@@ -100,8 +106,10 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "AgentSkillError",
     "AnswerTruncated",
     "ArgumentProblem",
+    "BatchError",
     "Binding",
     "BudgetExceeded",
     "Call",
@@ -116,7 +124,9 @@ __all__ = [
     "DispatchError",
     "Dispatcher",
     "DuplicateSkillError",
+    "EstimateError",
     "Event",
+    "ExportError",
     "Host",
     "IncompleteAnswer",
     "InvalidArguments",
@@ -151,6 +161,7 @@ __all__ = [
     "UnknownToolError",
     "UnsupportedPattern",
     "__version__",
+    "add_agent_skills",
     "count_tokens",
     "hookimpl",
 ]

@@ -16,8 +16,10 @@ from dataclasses import dataclass
 from typing import Any
 
 __all__ = [
+    "AgentSkillError",
     "AnswerTruncated",
     "ArgumentProblem",
+    "BatchError",
     "BudgetExceeded",
     "CasesError",
     "CatalogError",
@@ -26,6 +28,8 @@ __all__ = [
     "DeclarationError",
     "DispatchError",
     "DuplicateSkillError",
+    "EstimateError",
+    "ExportError",
     "IncompleteAnswer",
     "InvalidArguments",
     "InvalidLine",
@@ -90,6 +94,10 @@ class SchemaError(DeclarationError):
 
 class CasesError(DeclarationError):
     """A cases file that cannot be read: the message names the file, the case and the key."""
+
+
+class AgentSkillError(DeclarationError):
+    """A SKILL.md folder that cannot be read or loaded: the message names its path."""
 
 
 # -- settings and catalog ----------------------------------------------------------------------
@@ -161,6 +169,11 @@ class BudgetExceeded(DispatchError):
 
 class InvalidLine(SkilldeckError):
     """A workload line that is not a call: bad JSON, or a key of the wrong shape."""
+
+
+class BatchError(SkilldeckError):
+    """A Batch API job that cannot go on: its state file is missing, unreadable or another
+    workload's, or the service refused a step (an upload, a batch, a download)."""
 
 
 # -- running -----------------------------------------------------------------------------------
@@ -258,6 +271,15 @@ class PlannerFailed(RunStopped, RequestFailed):
 
 class ScaffoldError(SkilldeckError):
     """A project that cannot be created as asked: the message says why and what to do."""
+
+
+class ExportError(SkilldeckError):
+    """A skill that cannot be written in the format asked: the message says why and what to do."""
+
+
+class EstimateError(SkilldeckError):
+    """A trace or workload that cannot be estimated or calibrated from, or a `--what-if`
+    that does not parse: the message says which line or change, and what is expected."""
 
 
 class UnsupportedPattern(SkilldeckError):

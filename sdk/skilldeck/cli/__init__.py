@@ -70,6 +70,30 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "test:test",
         "Run a skill plugin's own tests (pytest) and its declared cases, offline.",
     ),
+    "batch": (
+        "batch:batch",
+        "Send calls through the OpenAI Batch API at half price: submit, status, collect, cancel.",
+    ),
+    "estimate": (
+        "estimate:estimate",
+        "Estimate the cost and critical-path latency of FILE, as recorded and under --what-if.",
+    ),
+    "calibrate": (
+        "calibrate:calibrate",
+        "Fit each model's latency parameters to the requests measured in TRACE files.",
+    ),
+    "mcp": (
+        "mcp:mcp",
+        "Serve skills to MCP clients: each tool with its schemas, run on its bound tier.",
+    ),
+    "export": (
+        "export:export",
+        "Write SKILL in another host's format: an Agent Skill, a Codex plugin or Codex agents.",
+    ),
+    "eval": (
+        "eval:eval_",
+        "Sweep a skill plugin's cases over tiers and efforts, and recommend a cell per tool.",
+    ),
 }
 
 
