@@ -18,6 +18,7 @@ from skilldeck.cli.output import (
     error_exit,
     progress_bar,
     read_json_object,
+    stream_size,
     table,
 )
 from skilldeck.cli.policy_options import build_policy, policy_options
@@ -128,18 +129,10 @@ def _workload(host: Host, dispatcher: Dispatcher, source: IO[bytes], as_json: bo
 
 def _lines(source: IO[bytes]) -> Iterator[str]:
     """The file's lines, with a progress bar on stderr by bytes read (no pre-pass to count)."""
-    size = _size(source)
-    with progress_bar(size, "binding") as bar:
+    with progress_bar(stream_size(source), "binding") as bar:
         for raw in source:
             bar.update(len(raw))
             yield raw.decode("utf-8", errors="replace")
-
-
-def _size(source: IO[bytes]) -> int | None:
-    try:
-        return source.seek(0, 2) - source.seek(0)
-    except (OSError, ValueError):
-        return None  # stdin or a pipe
 
 
 def _summary_table(summary: WorkloadSummary) -> str:

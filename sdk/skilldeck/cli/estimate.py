@@ -15,7 +15,14 @@ from typing import IO
 import click
 
 from skilldeck.cli.listing import load_host
-from skilldeck.cli.output import EXIT_USAGE, echo_json, error_exit, progress_bar, table
+from skilldeck.cli.output import (
+    EXIT_USAGE,
+    echo_json,
+    error_exit,
+    progress_bar,
+    stream_size,
+    table,
+)
 from skilldeck.errors import EstimateError
 from skilldeck.estimate.report import EstimateReport, Figures
 from skilldeck.estimate.whatif import FORMS, WhatIf
@@ -149,11 +156,7 @@ def _ratio(value: float, base: float) -> str:
 def _lines(source: IO[bytes]) -> Iterator[str]:
     """Decoded lines with a progress bar by bytes read; a file is never read whole, and a line
     longer than `MAX_LINE_BYTES` is skipped (said on stderr) rather than held."""
-    try:
-        size: int | None = source.seek(0, 2) - source.seek(0)
-    except (OSError, ValueError):
-        size = None  # stdin or a pipe
-    with progress_bar(size, "estimating") as bar:
+    with progress_bar(stream_size(source), "estimating") as bar:
         number = 0
         while raw := source.readline(MAX_LINE_BYTES + 1):
             number += 1

@@ -9,7 +9,7 @@ import os
 import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO, NoReturn
+from typing import IO, TYPE_CHECKING, Any, BinaryIO, NoReturn
 
 import click
 
@@ -135,3 +135,12 @@ def progress_bar(length: int | None, label: str) -> ProgressBar[int]:
         color=use_color(),
         hidden=length is None or not sys.stderr.isatty(),
     )
+
+
+def stream_size(source: IO[bytes]) -> int | None:
+    """The bytes of a file given as an argument, for `progress_bar`; None for stdin or a pipe,
+    which cannot seek, so the bar stays hidden rather than guessing."""
+    try:
+        return source.seek(0, 2) - source.seek(0)
+    except (OSError, ValueError):
+        return None

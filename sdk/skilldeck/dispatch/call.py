@@ -10,11 +10,10 @@ from skilldeck.tiers import Tier
 from skilldeck.tokens import RequestText, json_text, request_text
 
 
-class BindableTool(Protocol):
-    """What the dispatcher reads of a tool; `skilldeck.Tool` is one."""
+class DeclaredTool(Protocol):
+    """What a policy's overrides read of a tool: its declaration, and no more, so the policy
+    can be asked about a tool before anything else of it is known (`skilldeck.Tool` is one)."""
 
-    @property
-    def name(self) -> str: ...
     @property
     def qualified_name(self) -> str: ...
     @property
@@ -22,17 +21,40 @@ class BindableTool(Protocol):
     @property
     def effort(self) -> str | None: ...
     @property
+    def ceiling(self) -> Tier: ...
+
+
+class BindableTool(DeclaredTool, Protocol):
+    """What the dispatcher reads of a tool; `skilldeck.Tool` is one."""
+
+    @property
+    def name(self) -> str: ...
+    @property
     def max_output_tokens(self) -> int | None: ...
     @property
     def capabilities(self) -> frozenset[str]: ...
-    @property
-    def ceiling(self) -> Tier: ...
     @property
     def parameters(self) -> dict[str, Any]: ...
     @property
     def output_schema(self) -> dict[str, Any] | None: ...
     @property
     def skill_instructions(self) -> str: ...
+
+
+class Estimate(Protocol):
+    """A request's estimate before it is sent: US dollars `estimated_cost` for `input_tokens`
+    read and `reserved_output_tokens` written on `model`. One shape for the plan that prices
+    escalation against chunking and the budget that sets the money aside, so a `Binding`
+    serves both."""
+
+    @property
+    def model(self) -> str | None: ...
+    @property
+    def estimated_cost(self) -> float: ...
+    @property
+    def input_tokens(self) -> int: ...
+    @property
+    def reserved_output_tokens(self) -> int: ...
 
 
 @dataclass(eq=False, slots=True)

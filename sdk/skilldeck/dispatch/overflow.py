@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from skilldeck.catalog.values import usd
-from skilldeck.dispatch.call import Call
+from skilldeck.dispatch.call import Call, Estimate
 from skilldeck.errors import ContextWindowExceeded
 from skilldeck.plain import plain_fields
 from skilldeck.tiers import Tier
@@ -46,20 +46,12 @@ PART_HEADER_TOKENS = 12
 MAX_PIECES = 1_000
 
 
-class Choice(Protocol):
+class Choice(Estimate, Protocol):
     """A binding, as the plan reads it (a `Binding` is one; named so, the binding's module
     may name the plan without an import circle)."""
 
     @property
     def tier(self) -> Tier | None: ...
-    @property
-    def model(self) -> str | None: ...
-    @property
-    def estimated_cost(self) -> float: ...
-    @property
-    def input_tokens(self) -> int: ...
-    @property
-    def reserved_output_tokens(self) -> int: ...
     @property
     def profile(self) -> ModelProfile | None: ...
     @property

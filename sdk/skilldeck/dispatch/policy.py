@@ -20,10 +20,11 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from skilldeck.catalog import values
 from skilldeck.catalog.profile import SERVICE_TIERS, service_tier_name
+from skilldeck.dispatch.call import DeclaredTool
 from skilldeck.errors import ConfigError, DispatchError, InvalidValue
 from skilldeck.plain import plain_fields
 from skilldeck.tiers import EFFORTS, TIERS, Tier
@@ -67,19 +68,6 @@ POLICY_KEYS: tuple[str, ...] = tuple(_PARSERS)
 
 #: The keys of a `[tools."skill.tool"]` override table.
 OVERRIDE_KEYS: tuple[str, ...] = ("tier", "effort")
-
-
-class _Declared(Protocol):
-    """What an override reads of a tool (`skilldeck.Tool` is one)."""
-
-    @property
-    def qualified_name(self) -> str: ...
-    @property
-    def tier(self) -> Tier | None: ...
-    @property
-    def effort(self) -> str | None: ...
-    @property
-    def ceiling(self) -> Tier: ...
 
 
 @dataclass(frozen=True)
@@ -207,7 +195,7 @@ class Policy:
         kept = tuple(o for o in self.tool_overrides if o.tool != override.tool)
         return dataclasses.replace(self, tool_overrides=(*kept, override))
 
-    def tier_range(self, tool: _Declared) -> tuple[Tier, Tier, list[str]]:
+    def tier_range(self, tool: DeclaredTool) -> tuple[Tier, Tier, list[str]]:
         """The tier a model-backed `tool`'s calls start from, the highest they may reach,
         and the words that open its bindings' reasons (rule 2, with the override layer)."""
         declared = tool.tier
@@ -225,7 +213,7 @@ class Policy:
             opening.append(f"ceiling {ceiling}")
         return declared, ceiling, opening
 
-    def effort_for(self, tool: _Declared) -> tuple[str | None, str | None]:
+    def effort_for(self, tool: DeclaredTool) -> tuple[str | None, str | None]:
         """The effort `tool`'s calls ask for, and the reason to state when an override set
         it (None when the declaration stands)."""
         override = self.override(tool.qualified_name)

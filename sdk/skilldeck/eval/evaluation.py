@@ -170,18 +170,7 @@ def evaluate(
             mode = SIMULATED_MODE
         else:
             mode = os.environ.get("OPENAI_BASE_URL") or "https://api.openai.com/v1"
-            target = Target(mode)
-            outcome = asyncio.run(
-                sweep(
-                    host,
-                    runs,
-                    target,
-                    cache,
-                    concurrency=settings.concurrency,
-                    budget=settings.budget,
-                    on_run=on_run,
-                )
-            )
+            outcome = _swept(host, runs, Target(mode), cache, settings, on_run)
     finally:
         cache.close()
     by_cell: dict[object, list[RunRecord]] = {}
@@ -223,15 +212,27 @@ def _offline(
         if case.simulate is not None:
             models.add_case(case.key, case.simulate.right, case.simulate.wrong)
     with FakeResponsesServer(responder=models) as server:
-        target = Target(SIMULATED_MODE, server.url)
-        return asyncio.run(
-            sweep(
-                host,
-                runs,
-                target,
-                cache,
-                concurrency=settings.concurrency,
-                budget=settings.budget,
-                on_run=on_run,
-            )
+        return _swept(host, runs, Target(SIMULATED_MODE, server.url), cache, settings, on_run)
+
+
+def _swept(
+    host: Host,
+    runs: Sequence[Run],
+    target: Target,
+    cache: ResultCache,
+    settings: Settings,
+    on_run: Callable[[RunRecord], None] | None,
+) -> Outcome:
+    """The sweep under the settings' limits, so that offline and live runs are held to the
+    same concurrency and budget."""
+    return asyncio.run(
+        sweep(
+            host,
+            runs,
+            target,
+            cache,
+            concurrency=settings.concurrency,
+            budget=settings.budget,
+            on_run=on_run,
         )
+    )

@@ -8,25 +8,16 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from skilldeck.catalog.values import is_finite, usd
+from skilldeck.dispatch.call import Estimate
 from skilldeck.errors import BudgetExceeded, RunError
 
 
-class Estimated(Protocol):
+class Estimated(Estimate, Protocol):
     """What a budget reads of a request before it is sent: a call's `Binding`, or the
-    `TurnEstimate` of a tool loop's turn. `tool` names who asks, as messages say it;
-    `estimated_cost` is US dollars for `input_tokens` read and `reserved_output_tokens`
-    written."""
+    `TurnEstimate` of a tool loop's turn. `tool` names who asks, as messages say it."""
 
     @property
     def tool(self) -> str: ...
-    @property
-    def model(self) -> str | None: ...
-    @property
-    def estimated_cost(self) -> float: ...
-    @property
-    def input_tokens(self) -> int: ...
-    @property
-    def reserved_output_tokens(self) -> int: ...
 
 
 @dataclass(frozen=True)
