@@ -524,3 +524,25 @@ def test_the_testing_package_loads_each_module_only_when_a_name_from_it_is_used(
     )
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
     subprocess.run([sys.executable, "-c", code], check=True, env=env)
+
+
+@pytest.mark.parametrize("hang_up", [BrokenPipeError, ConnectionResetError])
+def test_a_client_hanging_up_mid_reply_prints_no_traceback_but_a_real_error_does(
+    hang_up: type[ConnectionError], capsys: pytest.CaptureFixture[str]
+) -> None:
+    from skilldeck.testing.http_plumbing import ResponsesHTTPServer, json_reply
+
+    httpd = ResponsesHTTPServer(
+        lambda body, headers: json_reply(200, {}), lambda _: json_reply(200, {})
+    )
+    try:
+        for error in (hang_up(), ValueError("a bug in the server")):
+            try:
+                raise error
+            except Exception:
+                httpd.handle_error(None, ("127.0.0.1", 1))
+    finally:
+        httpd.server_close()
+    printed = capsys.readouterr().err
+    assert hang_up.__name__ not in printed
+    assert "ValueError: a bug in the server" in printed

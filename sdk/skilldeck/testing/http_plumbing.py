@@ -14,6 +14,7 @@ import socket
 import socketserver
 import ssl
 import struct
+import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -93,14 +94,14 @@ Route = Callable[[str, str, dict[str, str], bytes], Reply | None]
 
 
 class ResponsesHTTPServer(ThreadingHTTPServer):
+    """A threading HTTP server on 127.0.0.1 (a free port) that hands each request to `create`
+    (`POST /v1/responses`, the parsed body and the headers without secrets) or `retrieve`
+    (`GET /v1/responses/{id}`), and sends back the `Reply` they return."""
+
     daemon_threads = True
     block_on_close = False  # stop() releases held handlers itself; never wait on a client
     request_queue_size = 128
     allow_reuse_address = True
-
-    """A threading HTTP server on 127.0.0.1 (a free port) that hands each request to `create`
-    (`POST /v1/responses`, the parsed body and the headers without secrets) or `retrieve`
-    (`GET /v1/responses/{id}`), and sends back the `Reply` they return."""
 
     def __init__(
         self, create: CreateResponse, retrieve: RetrieveResponse, route: Route | None = None
@@ -111,6 +112,12 @@ class ResponsesHTTPServer(ThreadingHTTPServer):
         self._connections: set[socket.socket] = set()
         self._connections_lock = threading.Lock()
         super().__init__(("127.0.0.1", 0), _Handler)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that hangs up mid-reply (a timeout, a cancelled call, a reset it was sent)
+        is routine for a test server, not a traceback on stderr; anything else still is."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
     def server_bind(self) -> None:
         # HTTPServer.server_bind resolves the host's FQDN, a DNS lookup that can stall offline.
