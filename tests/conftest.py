@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from hypothesis import settings
 
 if TYPE_CHECKING:
     from skilldeck.testing import FakeResponsesServer
@@ -20,6 +21,11 @@ if TYPE_CHECKING:
 #: /etc/codex/skills...): tests of Codex's search paths clear this and choose HOME and the
 #: working directory themselves (tests/test_agent_skills_search.py).
 os.environ["SKILLDECK_SKILLS_PATH"] = ""
+
+#: No test is timed (speed lives in benchmarks/): Hypothesis's per-example deadline would be a
+#: timed assertion, failing on a loaded machine with nothing wrong.
+settings.register_profile("skilldeck", deadline=None)
+settings.load_profile("skilldeck")
 
 MakeDistribution = Callable[..., Path]
 

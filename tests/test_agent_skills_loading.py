@@ -270,3 +270,43 @@ def test_a_skill_md_that_is_a_fifo_is_refused_without_blocking(tmp_path: Path) -
     host = hosted(tmp_path)
     assert list(host.skills) == ["good"]
     assert "SKILL.md: not a regular file" in host.load_errors[0].error
+
+
+def test_a_full_width_name_loads_as_its_nfkc_form(tmp_path: Path) -> None:
+    write_skill(tmp_path, "ｎｆｋｃ", folder="nfkc")  # skills-ref accepts it: NFKC is `nfkc`
+    host = hosted(tmp_path)
+    assert host.load_errors == []
+    assert list(host.skills) == ["nfkc"]
+
+
+def test_read_file_lists_a_folder_holding_a_link_loop_and_refuses_the_loop(
+    tmp_path: Path,
+) -> None:
+    folder = write_skill(tmp_path, "guide")
+    (folder / "one").symlink_to(folder / "two")
+    (folder / "two").symlink_to(folder / "one")
+    read = hosted(tmp_path).tool("guide.read_file").handler
+    assert read(".") == "files in ./:\nSKILL.md\none\ntwo"
+    with pytest.raises(ValueError, match=r"'one' cannot be opened: .*loop"):
+        read("one")
+
+
+def test_read_file_refuses_a_huge_path_in_a_short_message(tmp_path: Path) -> None:
+    write_skill(tmp_path, "guide", body="See references.")
+    (tmp_path / "guide" / "notes.md").write_text("notes")
+    read = hosted(tmp_path).tool("guide.read_file").handler
+    with pytest.raises(ValueError, match="the path has 1,000,000 characters") as refused:
+        read("a/" * 500_000)
+    assert len(str(refused.value)) < 200
+
+
+def test_skills_command_says_a_skill_folder_failed_not_a_plugin(tmp_path: Path, run_cli) -> None:
+    write_skill(tmp_path, "good")
+    (tmp_path / "broken").mkdir()
+    (tmp_path / "broken" / "SKILL.md").write_text("no front matter")
+    result = run_cli("skills", "--skills-dir", str(tmp_path))
+    assert result.returncode == 1
+    assert "1 agent skill failed to load; their skills are missing above:" in result.stdout
+    assert "plugin" not in result.stdout.split("failed to load")[0].splitlines()[-1]
+    assert "Fix the SKILL.md folders; `skilldeck validate DIR` says what is wrong." in result.stdout
+    assert "skilldeck plugins" not in result.stdout

@@ -220,3 +220,52 @@ def test_skilldeck_and_skills_ref_agree_on_front_matter_built_from_tricky_parts(
     ours = check_folder(path)
     assert ours.ok == (not reference), (yaml, ours.errors, reference)
     assert len(ours.errors) == len(reference), (yaml, ours.errors, reference)
+
+
+def test_metadata_values_that_are_not_text_are_warned_of_and_agree_with_skills_ref(
+    tmp_path: Path,
+) -> None:
+    metadata = "metadata:\n  tags:\n    - a\n    - b\n  owner:\n    team: docs\n  note: plain\n"
+    path = skill_folder(tmp_path, front(GOOD + metadata))
+    check = check_folder(path)
+    assert check.ok
+    assert reference_validate(path) == []  # the reference accepts any shape
+    assert check.warnings == [
+        "metadata 'owner' is a mapping, not a string; it is read as its text (quote it, or "
+        "give each part a key of its own)",
+        "metadata 'tags' is a list, not a string; it is read as its text (quote it, or give "
+        "each part a key of its own)",
+    ]
+
+
+def test_a_full_width_name_is_reported_in_its_nfkc_form(tmp_path: Path) -> None:
+    path = skill_folder(tmp_path, front("name: ｄｅｍｏ\ndescription: A demo.\n"))
+    check = check_folder(path)
+    assert check.ok
+    assert reference_validate(path) == []
+    assert check.name == "demo"
+
+
+def test_front_matter_past_its_bound_is_refused_before_it_is_parsed(tmp_path: Path) -> None:
+    keys = "".join(f"k{index}: v\n" for index in range(20_000))  # ~200 KB of keys
+    check = check_folder(skill_folder(tmp_path, front(GOOD + keys)))
+    [error] = check.errors
+    assert error.startswith("the front matter has ")
+    assert "over the 65,536 skilldeck reads" in error
+
+
+def test_many_unexpected_keys_are_named_ten_at_most(tmp_path: Path) -> None:
+    keys = "".join(f"k{index:02}: v\n" for index in range(25))
+    check = check_folder(skill_folder(tmp_path, front(GOOD + keys)))
+    [error] = check.errors
+    assert error.startswith("unexpected keys in the front matter: k00, k01, k02, k03, k04, k05, ")
+    assert "k09 and 15 more; only " in error
+
+
+def test_validate_command_takes_a_skill_md_itself_as_skills_ref_does(
+    tmp_path: Path, run_cli
+) -> None:
+    path = skill_folder(tmp_path, front(GOOD))
+    result = run_cli("validate", str(path / "SKILL.md"))
+    assert result.returncode == 0, result.stdout
+    assert result.stdout.startswith(f"ok  {path}  (demo, SKILL.md)")

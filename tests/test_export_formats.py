@@ -236,3 +236,109 @@ def test_a_folder_skills_agent_carries_its_body(tmp_path: Path) -> None:
     agent = tomllib.loads(path.read_text())
     assert agent["name"] == "create-plan-run"
     assert "# Create Plan" in agent["developer_instructions"]
+
+
+def notes_folder(root: Path) -> Path:
+    source = root / "notes"
+    (source / "references").mkdir(parents=True)
+    (source / "SKILL.md").write_text("---\nname: notes\ndescription: Notes.\n---\nBody\n")
+    (source / "references" / "old.md").write_text("old")
+    return source
+
+
+def test_exporting_again_leaves_no_file_of_the_last_export_behind(tmp_path: Path) -> None:
+    source = notes_folder(tmp_path / "src")
+    write_codex_plugin(load_agent_skill(source).skill, tmp_path / "out")
+    (source / "references" / "old.md").unlink()
+    root = write_codex_plugin(load_agent_skill(source).skill, tmp_path / "out")
+    skills = root / "skills"
+    assert sorted(p.relative_to(skills).as_posix() for p in skills.rglob("*")) == [
+        "notes",
+        "notes/SKILL.md",
+    ]
+
+
+@pytest.mark.parametrize("inside", ["notes", "notes/references"])
+def test_exporting_a_folder_into_itself_is_refused_and_writes_nothing(
+    tmp_path: Path, inside: str
+) -> None:
+    source = notes_folder(tmp_path)
+    before = sorted(source.rglob("*"))
+    with pytest.raises(ExportError, match="the skill's own folder"):
+        write_agent_skill(load_agent_skill(source).skill, tmp_path / inside)
+    assert sorted(source.rglob("*")) == before
+
+
+def test_a_folder_of_the_skills_name_that_is_no_skill_is_refused_and_kept(tmp_path: Path) -> None:
+    (tmp_path / "triage").mkdir()
+    (tmp_path / "triage" / "mine.txt").write_text("mine")
+    with pytest.raises(ExportError, match=r"holds files but no SKILL\.md"):
+        write_agent_skill(FIRST_PARTY["triage"], tmp_path)
+    assert [p.name for p in (tmp_path / "triage").iterdir()] == ["mine.txt"]
+
+
+def test_a_plugin_folder_that_is_no_plugin_is_refused_and_kept(tmp_path: Path) -> None:
+    (tmp_path / "plugins" / "triage").mkdir(parents=True)
+    (tmp_path / "plugins" / "triage" / "mine.txt").write_text("mine")
+    with pytest.raises(ExportError, match=r"no \.codex-plugin/plugin\.json"):
+        write_codex_plugin(FIRST_PARTY["triage"], tmp_path)
+    assert [p.name for p in (tmp_path / "plugins" / "triage").iterdir()] == ["mine.txt"]
+    assert not (tmp_path / ".agents").exists()
+
+
+def _echo(text: str) -> str:
+    """Echo the text."""
+    return text
+
+
+def test_agent_names_are_kebab_case_whatever_the_tools_names() -> None:
+    skill = Skill("odd", "Tools with odd names.")
+    for name in ("reviewDiff", "_private", "a__b", "HTTPGet"):
+        skill.tool(name=name, tier="nano")(_echo)
+    names = [agent_name(tool) for tool in skill.tools.values()]
+    assert names == ["odd-review-diff", "odd-private", "odd-a-b", "odd-httpget"]
+
+
+def test_two_tools_that_would_be_one_agent_are_refused_before_writing(tmp_path: Path) -> None:
+    skill = Skill("clash", "Two tools, one agent name.")
+    for name in ("review_diff", "reviewDiff"):
+        skill.tool(name=name, tier="nano")(_echo)
+    with pytest.raises(ExportError, match="review_diff, reviewDiff would all be the Codex agent"):
+        write_codex_agents(skill, tmp_path, Host(discover=False).dispatcher())
+    assert not (tmp_path / ".codex").exists()
+
+
+def test_a_marketplace_write_that_fails_midway_leaves_the_old_file_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "marketplace.json"
+    before = json.dumps({"name": "team", "plugins": [{"name": "other"}]})
+    path.write_text(before)
+
+    def disk_full(self: Path, text: str, encoding: str | None = None) -> int:
+        with self.open("w", encoding=encoding) as file:
+            file.write(text[:10])  # what a full disk lets through
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(Path, "write_text", disk_full)
+    with pytest.raises(ExportError, match="No space left on device"):
+        add_to_marketplace(path, "code", "Productivity")
+    monkeypatch.undo()
+    assert path.read_text() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["marketplace.json"]
+
+
+@pytest.mark.parametrize("odd", ["\x85", "\u2028", "\u2029"])
+def test_a_character_yaml_takes_for_a_line_break_reads_back_unchanged(
+    tmp_path: Path, odd: str
+) -> None:
+    skill = Skill("odd", f"Caf\u00e9 notes{odd}kept.", metadata={"note": f"a{odd}b"})
+    folder = write_agent_skill(skill, tmp_path)
+    assert reference_validate(folder) == []
+    loaded = load_agent_skill(folder).skill
+    assert loaded.description == skill.description
+    assert loaded.metadata["note"] == f"a{odd}b"
+
+
+def test_a_description_of_plain_unicode_is_written_as_it_is() -> None:
+    assert "description: Café notes." in skill_md_text(Skill("cafe", "Café notes."))

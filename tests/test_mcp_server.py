@@ -412,3 +412,33 @@ def _status(url: str, **headers: str) -> int:
         return connection.getresponse().status
     finally:
         connection.close()
+
+
+def test_http_on_another_loopback_address_still_refuses_a_foreign_host() -> None:
+    """The `mcp` package checks Host and Origin by itself only on 127.0.0.1, localhost and ::1;
+    skilldeck does on every loopback address, so a rebound name cannot reach 127.0.0.2."""
+    process = subprocess.Popen(
+        [SCRIPT, "mcp", "serve", "--skills", "code", "--transport", "http", "--host",
+         "127.0.0.2", "--port", "0"],
+        stderr=subprocess.PIPE,
+        text=True,
+        env=offline_env(),
+    )  # fmt: skip
+    killer = threading.Timer(60, process.kill)
+    killer.start()
+    try:
+        assert process.stderr is not None
+        url = None
+        for line in process.stderr:
+            match = re.search(r" on (http://127\.0\.0\.2:\d+/mcp)$", line.strip())
+            if match:
+                url = match[1]
+                break
+        assert url is not None, "the server never said where it listens"
+        assert _status(url, Host="evil.example") == 421
+        assert _status(url, Origin="http://evil.example") == 403
+        assert _status(url) == 200
+    finally:
+        killer.cancel()
+        process.kill()
+        process.wait()

@@ -112,13 +112,22 @@ def skills(as_json: bool, skills_dirs: tuple[Path, ...]) -> None:
 
 
 def _echo_failures(errors: list[LoadError], *, after_table: bool) -> None:
-    count = f"{len(errors)} plugin{'s' if len(errors) > 1 else ''}"
+    kinds = [error.kind for error in errors]
+    count = " and ".join(_counted(kinds.count(kind), kind) for kind in dict.fromkeys(kinds))
     missing = "; their skills are missing above" if after_table else ""
     lines = [""] if after_table else []
     lines += [style(f"{count} failed to load{missing}:", fg="red")]
     lines += [f"  {error}" for error in errors]
-    lines.append("Fix or uninstall them; `skilldeck plugins` shows what each plugin gave.")
+    if "plugin" in kinds:
+        lines.append("Fix or uninstall them; `skilldeck plugins` shows what each plugin gave.")
+    if any(kind != "plugin" for kind in kinds):
+        lines.append("Fix the SKILL.md folders; `skilldeck validate DIR` says what is wrong.")
     click.echo("\n".join(lines))
+
+
+def _counted(count: int, kind: str) -> str:
+    """`1 plugin`, `2 agent skills`: what failed, by its kind."""
+    return f"{count} {kind}{'s' if count > 1 else ''}"
 
 
 def _exit_if_failed(host: Host) -> None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ipaddress
 import os
 import sys
 from pathlib import Path
@@ -107,7 +106,7 @@ def serve(
     says so. Logs, and the ledger's summary at exit, go to stderr.
     """
     try:
-        from skilldeck.interop.mcp_server import build_server, serve_http, serve_stdio
+        from skilldeck.interop.mcp_server import build_server, is_loopback, serve_http, serve_stdio
     except ModuleNotFoundError as error:
         if (error.name or "").split(".")[0] not in _EXTRA_MODULES:
             raise
@@ -152,7 +151,7 @@ def serve(
         server = build_server(service)
         listed = ", ".join(service.tools)
         stack.callback(lambda: _say(f"served {service.summary()}"))
-        if transport == "http" and not _loopback(host):
+        if transport == "http" and not is_loopback(host):
             _say(
                 f"warning: {host} is not a loopback address: whoever reaches it can call the "
                 "tools, with no authentication (and, on model-backed tools, spend your budget)"
@@ -168,15 +167,6 @@ def serve(
             pass
         except OSError as error:
             error_exit(str(error), EXIT_FAILED)
-
-
-def _loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:  # a name: it may resolve anywhere
-        return False
 
 
 def _say(message: str) -> None:

@@ -36,6 +36,8 @@ def validate(paths: tuple[Path, ...], installed: bool, as_json: bool) -> None:
             "(or a SKILL.md folder)",
             EXIT_USAGE,
         )
+    # a SKILL.md named itself is its folder, as `skills-ref validate` takes it
+    paths = tuple(p.parent if p.is_file() and p.name.lower() == "skill.md" else p for p in paths)
     trees = [path for path in paths if is_skills_tree(path)]
     checks = [check for tree in trees for check in check_tree(tree)]
     projects = [path for path in paths if path not in trees]

@@ -22,10 +22,10 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from skilldeck.errors import ExportError
+from skilldeck.errors import AgentSkillError, ExportError
 from skilldeck.interop.agent_skill import FolderSkill
 from skilldeck.interop.checks import EFFORT_KEY, TIER_KEY, TOOLS_KEY, frontmatter_errors
-from skilldeck.interop.frontmatter import DELIMITER
+from skilldeck.interop.frontmatter import DELIMITER, find_skill_md, strict_yaml
 from skilldeck.skill import Skill, Tool
 from skilldeck.tiers import Tier
 
@@ -45,8 +45,6 @@ def skill_tier(skill: Skill) -> tuple[Tier | None, str | None]:
 
 def skill_md_text(skill: Skill) -> str:
     """The SKILL.md of `skill`, front matter and body."""
-    import yaml
-
     frontmatter: dict[str, Any] = {"name": skill.name, "description": skill.description}
     if skill.license:
         frontmatter["license"] = skill.license
@@ -66,15 +64,40 @@ def skill_md_text(skill: Skill) -> str:
     problems = frontmatter_errors(frontmatter, None)
     if problems:
         raise ExportError(f"skill {skill.name} cannot be an Agent Skill: {'; '.join(problems)}")
-    text = yaml.safe_dump(
-        frontmatter, sort_keys=False, allow_unicode=True, default_flow_style=False, width=10**6
-    )
+    text = _dumped(frontmatter)
     if DELIMITER in text:
         raise ExportError(
             f"skill {skill.name}: its description or metadata holds `---`, which ends the "
             "front matter of a SKILL.md for every reader: write it another way"
         )
     return f"{DELIMITER}\n{text}{DELIMITER}\n\n{skill_md_body(skill)}"
+
+
+def _dumped(frontmatter: dict[str, Any]) -> str:
+    """The front matter as YAML that reads back to the same values. Unicode is written as it is
+    for people to read, unless a value holds a character YAML takes for a line break (U+0085,
+    U+2028, U+2029), which PyYAML writes raw and every reader folds into a space: then every
+    value is written with escapes."""
+    import yaml
+
+    text = ""
+    for allow_unicode in (True, False):
+        text = yaml.safe_dump(
+            frontmatter,
+            sort_keys=False,
+            allow_unicode=allow_unicode,
+            default_flow_style=False,
+            width=10**6,
+        )
+        try:
+            if strict_yaml(text) == frontmatter:
+                return text
+        except AgentSkillError:
+            pass
+    raise ExportError(
+        f"skill {frontmatter['name']}: its description or metadata cannot be written as YAML "
+        "that reads back the same; remove control characters from them"
+    )
 
 
 def skill_md_body(skill: Skill) -> str:
@@ -107,18 +130,59 @@ def _json(value: Any) -> str:
 
 def write_agent_skill(skill: Skill, output_dir: Path) -> Path:
     """Write `output_dir/<name>/SKILL.md`; the folder written. A skill loaded from a SKILL.md
-    folder is copied instead, as it is (`copy_skill_folder`): nothing of it is lost."""
+    folder is copied instead, as it is (`copy_skill_folder`): nothing of it is lost.
+
+    The folder is built beside its place and swapped in whole, so that exporting again leaves
+    no file of the last export behind (a reference since deleted) and an export that fails
+    halfway leaves the last one as it was. A folder of that name that is not a skill (it holds
+    files but no SKILL.md) is refused rather than replaced, as is a place inside the skill's
+    own folder (or holding it)."""
     folder = output_dir / skill.name
-    if isinstance(skill, FolderSkill):
-        copy_skill_folder(skill.folder, folder)
-        return folder
-    text = skill_md_text(skill)
+    _check_target(skill, folder)
+    text = None if isinstance(skill, FolderSkill) else skill_md_text(skill)
+    staging = folder.with_name(f".{skill.name}.exporting")
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        (folder / "SKILL.md").write_text(text, encoding="utf-8")
+        shutil.rmtree(staging, ignore_errors=True)  # left by an export that was killed
+        if isinstance(skill, FolderSkill):
+            copy_skill_folder(skill.folder, staging)
+        else:
+            staging.mkdir(parents=True)
+            (staging / "SKILL.md").write_text(text or "", encoding="utf-8")
+        _swap_in(staging, folder)
     except OSError as error:
         raise ExportError(f"{folder}: cannot be written: {error.strerror}") from None
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
     return folder
+
+
+def _check_target(skill: Skill, folder: Path) -> None:
+    if isinstance(skill, FolderSkill):
+        source, target = skill.folder.resolve(), folder.resolve()
+        if target.is_relative_to(source) or source.is_relative_to(target):
+            raise ExportError(
+                f"{folder}: is the skill's own folder, or inside it or around it; export it "
+                "somewhere else"
+            )
+    if folder.is_symlink() or (folder.exists() and not folder.is_dir()):
+        raise ExportError(f"{folder}: exists and is not a folder; remove it or export elsewhere")
+    if folder.is_dir() and find_skill_md(folder) is None and any(folder.iterdir()):
+        raise ExportError(
+            f"{folder}: holds files but no SKILL.md, so it is not an exported skill to replace; "
+            "remove it or export somewhere else"
+        )
+
+
+def _swap_in(staging: Path, folder: Path) -> None:
+    """Put `staging` where `folder` is, the old folder removed only once the new one is in."""
+    if not folder.exists():
+        staging.rename(folder)
+        return
+    old = folder.with_name(f".{folder.name}.replaced")
+    shutil.rmtree(old, ignore_errors=True)
+    folder.rename(old)
+    staging.rename(folder)
+    shutil.rmtree(old, ignore_errors=True)
 
 
 def copy_skill_folder(source: Path, target: Path, *, max_bytes: int = MAX_COPY_BYTES) -> None:

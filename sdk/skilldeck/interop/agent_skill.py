@@ -19,6 +19,7 @@ sub-task with unknown needs is best served) at the tier's default effort.
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,10 +30,11 @@ from skilldeck.interop.checks import (
     MAX_DESCRIPTION,
     TIER_KEY,
     frontmatter_errors,
+    metadata_shape_problems,
     metadata_value_problems,
 )
 from skilldeck.interop.files import read_inside
-from skilldeck.interop.frontmatter import SKILL_FILES, find_skill_md, read_skill_md
+from skilldeck.interop.frontmatter import SKILL_FILES, find_skill_md, metadata_of, read_skill_md
 from skilldeck.run.context import Context
 from skilldeck.skill import Skill
 from skilldeck.tiers import Tier, parse_effort
@@ -92,10 +94,11 @@ def load_agent_skill(folder: Path) -> LoadedSkill:
         raise AgentSkillError(f"{path}: the front matter has no `name`")
     if not isinstance(description, str) or not description.strip():
         raise AgentSkillError(f"{path}: the front matter has no `description`")
-    name, description = name.strip(), description.strip()
-    metadata = frontmatter.get("metadata")
-    metadata = metadata if isinstance(metadata, dict) else {}
+    # the format's names are NFKC-normalised: `ｎｆｋｃ` (full width) is the skill `nfkc`
+    name, description = unicodedata.normalize("NFKC", name.strip()), description.strip()
+    metadata = metadata_of(frontmatter)
     warnings = [f"{path}: {problem}" for problem in frontmatter_errors(frontmatter, folder)]
+    warnings += [f"{path}: {problem}" for problem in metadata_shape_problems(frontmatter)]
     warnings += [
         f"{path}: {problem}; the default is used" for problem in metadata_value_problems(metadata)
     ]

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from skilldeck.errors import AgentSkillError, DeclarationError
-from skilldeck.interop.frontmatter import SkillMd, find_skill_md, read_skill_md
+from skilldeck.interop.frontmatter import SkillMd, find_skill_md, metadata_of, read_skill_md
 from skilldeck.plain import plain_fields
 from skilldeck.tiers import Tier, parse_effort
 
@@ -32,6 +32,8 @@ ALLOWED_KEYS = frozenset(
 MAX_NAME = 64
 MAX_DESCRIPTION = 1024
 MAX_COMPATIBILITY = 500
+#: The unexpected keys an error names; the rest are counted, so the message stays a line.
+MAX_KEYS_SHOWN = 10
 
 #: The `metadata` keys skilldeck reads and writes (see docs/agent-skills.md).
 TIER_KEY = "skilldeck-tier"
@@ -81,7 +83,7 @@ def check_folder(folder: Path) -> SkillCheck:
         check.errors.append(str(error).removeprefix(f"{path}: "))
         return check
     name = skill_md.frontmatter.get("name")
-    check.name = name.strip() if isinstance(name, str) else None
+    check.name = unicodedata.normalize("NFKC", name.strip()) if isinstance(name, str) else None
     check.errors.extend(frontmatter_errors(skill_md.frontmatter, folder))
     check.warnings.extend(skilldeck_warnings(skill_md))
     return check
@@ -92,8 +94,10 @@ def frontmatter_errors(frontmatter: Mapping[str, Any], folder: Path | None) -> l
     errors: list[str] = []
     extra = sorted(set(frontmatter) - ALLOWED_KEYS)
     if extra:
+        shown = ", ".join(extra[:MAX_KEYS_SHOWN])
+        shown += f" and {len(extra) - MAX_KEYS_SHOWN:,} more" if len(extra) > MAX_KEYS_SHOWN else ""
         errors.append(
-            f"unexpected keys in the front matter: {', '.join(extra)}; only "
+            f"unexpected keys in the front matter: {shown}; only "
             f"{', '.join(sorted(ALLOWED_KEYS))} are allowed (put others under `metadata`)"
         )
     if "name" not in frontmatter:
@@ -149,17 +153,15 @@ def _description_errors(value: Any) -> list[str]:
 
 def skilldeck_warnings(skill_md: SkillMd) -> list[str]:
     """skilldeck's advice: its metadata keys and values, and the body's size."""
-    warnings: list[str] = []
-    metadata = skill_md.frontmatter.get("metadata")
-    if metadata is not None and not isinstance(metadata, dict):
-        warnings.append("metadata should be a mapping of keys to strings")
-    for key in sorted(metadata or {}) if isinstance(metadata, dict) else ():
+    warnings = metadata_shape_problems(skill_md.frontmatter)
+    metadata = metadata_of(skill_md.frontmatter)
+    for key in sorted(metadata):
         if key.startswith("skilldeck-") and key not in KNOWN_KEYS:
             warnings.append(
                 f"metadata key {key!r} is not one skilldeck reads; known: "
                 f"{', '.join(sorted(KNOWN_KEYS))}"
             )
-    warnings.extend(metadata_value_problems(metadata if isinstance(metadata, dict) else {}))
+    warnings.extend(metadata_value_problems(metadata))
     lines = skill_md.body.count("\n") + 1 if skill_md.body else 0
     if lines > ADVISED_BODY_LINES:
         warnings.append(
@@ -176,6 +178,22 @@ def skilldeck_warnings(skill_md: SkillMd) -> list[str]:
                 "with detail in references/ files the model reads when it needs them"
             )
     return warnings
+
+
+def metadata_shape_problems(frontmatter: Mapping[str, Any]) -> list[str]:
+    """What keeps `metadata` from being the format's mapping of text to text (the reference
+    accepts any shape; a host reading it as text gets a list's or a mapping's Python text)."""
+    metadata = frontmatter.get("metadata")
+    if metadata is None:
+        return []
+    if not isinstance(metadata, dict):
+        return ["metadata should be a mapping of keys to strings"]
+    return [
+        f"metadata {key!r} is a {'list' if isinstance(value, list) else 'mapping'}, not a "
+        "string; it is read as its text (quote it, or give each part a key of its own)"
+        for key, value in sorted(metadata.items())
+        if not isinstance(value, str)
+    ]
 
 
 def metadata_value_problems(metadata: Mapping[str, Any]) -> list[str]:

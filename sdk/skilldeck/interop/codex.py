@@ -17,6 +17,8 @@ read-only, since a tool answers and never edits.
 from __future__ import annotations
 
 import json
+import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -54,8 +56,14 @@ def write_codex_plugin(
 ) -> Path:
     """Write the plugin folder of `skill` and its marketplace entry; the plugin folder."""
     root = output_dir / "plugins" / skill.name
+    manifest = root / ".codex-plugin" / "plugin.json"
+    if root.is_dir() and not manifest.is_file() and any(root.iterdir()):
+        raise ExportError(
+            f"{root}: holds files but no .codex-plugin/plugin.json, so it is not a plugin to "
+            "replace; remove it or export somewhere else"
+        )
     write_agent_skill(skill, root / "skills")
-    _write_json(root / ".codex-plugin" / "plugin.json", plugin_manifest(skill, origin, category))
+    _write_json(manifest, plugin_manifest(skill, origin, category))
     server = {"command": MCP_COMMAND[0], "args": [*MCP_COMMAND[1:], skill.name]}
     _write_json(root / ".mcp.json", {"mcpServers": {skill.name: server}})
     add_to_marketplace(output_dir / MARKETPLACE, skill.name, category)
@@ -149,6 +157,14 @@ def write_codex_agents(skill: Skill, output_dir: Path, dispatcher: Dispatcher) -
             f"skill {skill.name} has no model-backed tool (all run locally): a Codex agent "
             "needs a model; export it as agent-skill or codex-plugin instead"
         )
+    names = [agent_name(tool) for tool in tools]
+    clash = next((name for name in names if names.count(name) > 1), None)
+    if clash:
+        same = [tool.name for tool in tools if agent_name(tool) == clash]
+        raise ExportError(
+            f"skill {skill.name}: the tools {', '.join(same)} would all be the Codex agent "
+            f"{clash!r} (kebab-case names), one file over the other: rename one of them"
+        )
     written = []
     for tool in tools:
         path = output_dir / ".codex" / "agents" / f"{agent_name(tool)}.toml"
@@ -165,8 +181,11 @@ def write_codex_agents(skill: Skill, output_dir: Path, dispatcher: Dispatcher) -
 
 
 def agent_name(tool: Tool) -> str:
-    """`<skill>-<tool>`, kebab-case as Codex names agents (`code-review-diff`)."""
-    return f"{tool.skill.name}-{tool.name.replace('_', '-')}"
+    """`<skill>-<tool>`, kebab-case as Codex names agents (`code-review-diff`): a tool's name
+    may be `reviewDiff`, `_private` or `a__b`, none of them kebab-case as it stands."""
+    spaced = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "-", tool.name)
+    kebab = re.sub(r"[-_]+", "-", spaced).strip("-").lower()
+    return f"{tool.skill.name}-{kebab}" if kebab else tool.skill.name
 
 
 def agent_document(tool: Tool, dispatcher: Dispatcher) -> dict[str, Any]:
@@ -209,10 +228,17 @@ def developer_instructions(tool: Tool) -> str:
 
 
 def _write_json(path: Path, value: Any) -> None:
+    """Write `path` whole or not at all: the marketplace lists other plugins than this one, and
+    an export that dies mid-write must not leave it cut in half."""
+    temporary = path.with_name(f".{path.name}.tmp")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(value, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        temporary.write_text(
+            json.dumps(value, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+        )
+        os.replace(temporary, path)
     except OSError as error:
+        temporary.unlink(missing_ok=True)
         raise ExportError(f"{path}: cannot be written: {error.strerror}") from None
 
 

@@ -20,11 +20,19 @@ from pathlib import Path, PurePosixPath
 
 MAX_READ_BYTES = 256 * 1024
 MAX_LISTED = 200
+#: Far above any real path (Linux's own limit is 4,096 bytes); a longer one is refused unread,
+#: so that the error sent back to the model stays short.
+MAX_PATH_CHARS = 4096
 _FLAGS = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
 
 
 def resolve_inside(root: Path, path: str) -> Path:
     """The real path of `path` under `root`; `ValueError` for one that leaves it."""
+    if len(path) > MAX_PATH_CHARS:
+        raise ValueError(
+            f"the path has {len(path):,} characters; give a path relative to the skill's "
+            "folder, e.g. references/guide.md"
+        )
     if "\x00" in path:
         raise ValueError("the path holds a NUL character; give a path relative to the skill")
     text = path.strip().replace("\\", "/")
@@ -95,7 +103,16 @@ def _listing(root: Path, folder: Path) -> str:
     except OSError as error:
         raise ValueError(f"the folder cannot be listed: {error.strerror}") from None
     where = folder.relative_to(root).as_posix()
-    names = [entry.name + ("/" if entry.is_dir() else "") for entry in entries]
+    names = [entry.name + ("/" if _is_dir(entry) else "") for entry in entries]
     shown = names[:MAX_LISTED]
     more = f"\n[and {len(names) - MAX_LISTED:,} more]" if len(names) > MAX_LISTED else ""
     return f"files in {where}/:\n" + "\n".join(shown) + more
+
+
+def _is_dir(entry: os.DirEntry[str]) -> bool:
+    """Whether an entry is a folder; a link loop or a dangling link is listed as a file (that
+    `read_file` then refuses, saying why) rather than failing the whole listing."""
+    try:
+        return entry.is_dir()
+    except OSError:
+        return False

@@ -8,8 +8,10 @@ keeps every scalar a string; the refusals are made here, from its tokens and nod
 is valid for skilldeck exactly when it is for `skills-ref`. The file is split the way that
 validator splits it, at the first two `---` anywhere in the text, for the same reason.
 
-A SKILL.md is read whole only up to `MAX_SKILL_MD_BYTES`: a bigger one is refused before it is
-parsed, so a hostile folder costs bounded time and memory.
+A SKILL.md is read whole only up to `MAX_SKILL_MD_BYTES`, and its front matter parsed only up
+to `MAX_FRONTMATTER_CHARS`: bigger ones are refused before they are parsed, so a hostile folder
+costs bounded time and memory. This is the one place skilldeck is stricter than `skills-ref`,
+which has no bound.
 """
 
 from __future__ import annotations
@@ -26,6 +28,11 @@ from skilldeck.errors import AgentSkillError
 SKILL_FILES = ("SKILL.md", "skill.md")
 #: Far above any real skill (the advice is a body under 500 lines); refused unread above it.
 MAX_SKILL_MD_BYTES = 2 * 1024 * 1024
+#: The front matter is read by a pure-Python YAML parser, about 5 s a megabyte of keys: this
+#: bound keeps a hostile file near a third of a second. Real front matter is a name, a
+#: description of at most 1,024 characters and a few metadata keys (the public skills' is at
+#: most 404 characters), so the bound refuses no real skill.
+MAX_FRONTMATTER_CHARS = 64 * 1024
 DELIMITER = "---"
 
 
@@ -79,13 +86,26 @@ def parse_skill_md(text: str, *, where: str = "SKILL.md") -> tuple[dict[str, Any
     parts = text.split(DELIMITER, 2)
     if len(parts) < 3:
         raise AgentSkillError(f"{where}: the front matter is not closed with a line `---`")
+    if len(parts[1]) > MAX_FRONTMATTER_CHARS:
+        raise AgentSkillError(
+            f"{where}: the front matter has {len(parts[1]):,} characters, over the "
+            f"{MAX_FRONTMATTER_CHARS:,} skilldeck reads; keep it to the name, the description "
+            "and short metadata, and move the rest into the body or references/"
+        )
     data = strict_yaml(parts[1], where=where)
     if not isinstance(data, dict):
         raise AgentSkillError(f"{where}: the front matter must be a YAML mapping of keys")
-    metadata = data.get("metadata")
-    if isinstance(metadata, dict):
-        data["metadata"] = {str(key): str(value) for key, value in metadata.items()}
     return data, parts[2].strip()
+
+
+def metadata_of(frontmatter: dict[str, Any]) -> dict[str, str]:
+    """The front matter's `metadata` as the format means it, text to text: a value that is a
+    list or a mapping (the reference accepts them) becomes its YAML-ish text, and `checks` warns
+    of it; metadata that is no mapping at all is none."""
+    metadata = frontmatter.get("metadata")
+    if not isinstance(metadata, dict):
+        return {}
+    return {str(key): str(value) for key, value in metadata.items()}
 
 
 def strict_yaml(text: str, *, where: str = "front matter") -> Any:

@@ -12,6 +12,7 @@ specification asks for errors in finding a tool. Nothing a client sends stops th
 
 from __future__ import annotations
 
+import ipaddress
 import socket
 import sys
 from collections.abc import Callable, Mapping
@@ -21,12 +22,13 @@ from typing import Any
 import mcp_types as types
 from mcp.server.lowlevel import Server
 from mcp.server.stdio import stdio_server
+from mcp.server.transport_security import TransportSecuritySettings
 from mcp.shared.exceptions import MCPError
 
 from skilldeck.interop.mcp_schemas import ServedTool
 from skilldeck.interop.mcp_tools import Outcome, ToolService
 
-__all__ = ["build_server", "serve_http", "serve_stdio"]
+__all__ = ["build_server", "is_loopback", "serve_http", "serve_stdio", "transport_security"]
 
 #: Where the streamable HTTP transport answers.
 HTTP_PATH = "/mcp"
@@ -117,18 +119,48 @@ async def serve_http(
     gets the URL once the socket is bound, before the first request can arrive."""
     import uvicorn
 
-    app = server.streamable_http_app(streamable_http_path=HTTP_PATH, host=host)
+    app = server.streamable_http_app(
+        streamable_http_path=HTTP_PATH, host=host, transport_security=transport_security(host)
+    )
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
-        sock.bind((host, port))
+        sock.bind((host.strip("[]"), port))  # `[::1]`, as a URL writes it, is ::1
+        sock.listen(2048)  # before the URL is told: a client that connects at once is queued
     except OSError as error:
         sock.close()
         raise OSError(f"cannot listen on {host}:{port}: {error.strerror or error}") from None
     bound = sock.getsockname()[1]
-    shown = f"[{host}]" if ":" in host else host
+    shown = f"[{host.strip('[]')}]" if ":" in host else host
     config = uvicorn.Config(app, log_level="warning", lifespan="on")
     announce(f"http://{shown}:{bound}{HTTP_PATH}")
     sys.stderr.flush()
     await uvicorn.Server(config).serve(sockets=[sock])
+
+
+def is_loopback(host: str) -> bool:
+    """Whether `host` is this machine only (`localhost`, 127.0.0.0/8, ::1); a name other than
+    `localhost` may resolve anywhere, so it is not."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def transport_security(host: str) -> TransportSecuritySettings | None:
+    """The Host and Origin checks against DNS rebinding, on every loopback address: the `mcp`
+    package turns them on by itself only for 127.0.0.1, localhost and ::1, so that
+    `--host 127.0.0.2` would otherwise answer a web page whose name was made to point there.
+    On another address there is nothing to check against (whoever reaches it can call)."""
+    if not is_loopback(host):
+        return None
+    shown = f"[{host.strip('[]')}]" if ":" in host else host
+    hosts = list(dict.fromkeys([shown, "127.0.0.1", "localhost", "[::1]"]))
+    return TransportSecuritySettings(
+        enable_dns_rebinding_protection=True,
+        allowed_hosts=[f"{name}:*" for name in hosts],
+        allowed_origins=[f"http://{name}:*" for name in hosts],
+    )
