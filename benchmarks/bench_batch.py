@@ -13,9 +13,17 @@ each as a ratio against a baseline measured in the same run.
    files, and a file streams to the service, so memory does not grow with the workload; a
    submitter that held the requests, or a whole file, in memory would miss it.
 
-The submit runs in a child process, so its peak memory is its own; the fake server runs in
-another, so neither the server's CPU nor its copy of the uploads counts. The workload mixes
-nano calls with structured output (90%) and mini calls (10%): two models, three request files
+3. Collect memory: `batch collect` of the same job once it has run, its peak resident memory
+   above the process's before it starts, against the results file it writes. Target: at most
+   4x: results stream from the service's files to the results file, and what stays is the
+   ledger's records (one per request, for `--ledger`), one part's calls and the custom_ids
+   seen; a collector that held every result and every output line would miss it (one did:
+   10.8x on 20,000 calls).
+
+The submit and the collect each run in a child process, so their peak memory is their own; the
+fake server runs in another, so neither the server's CPU nor its copy of the uploads counts.
+The workload mixes nano calls with structured output (90%) and mini calls (10%): two models,
+three request files
 (50,000 and 40,000 nano requests, 10,000 mini). Prints the figures and exits 1 when a target is
 missed. Run: `.venv/bin/python benchmarks/bench_batch.py [--calls N]`.
 """
@@ -38,6 +46,7 @@ from skilldeck import Context, Host, Skill
 
 TIME_TARGET = 12.0
 MEMORY_TARGET = 0.5
+COLLECT_TARGET = 4.0
 CALLS = 100_000
 
 SKILL = Skill(
@@ -69,8 +78,13 @@ async def summarize(ctx: Context, text: str) -> str:
 
 SERVER = """
 import sys
-from skilldeck.testing import FakeResponsesServer
+from skilldeck.testing import FakeResponsesServer, Turn
 server = FakeResponsesServer().start()
+server.set_responder(
+    lambda request: Turn.json({"label": "spam", "reason": "a refund demand"})
+    if request.json_schema
+    else Turn.message("The order has not arrived.")
+)
 print(server.url, flush=True)
 sys.stdin.read()
 """
@@ -108,6 +122,26 @@ def child(directory: Path, url: str) -> None:
     print(json.dumps({"seconds": seconds, "growth": peak - before, "parts": parts}))
 
 
+def collect_child(directory: Path, url: str) -> None:
+    """Wait for the job in `directory` to run, then collect it: print peak-RSS growth."""
+    import openai
+
+    from skilldeck.batch.collect import collect, refresh
+    from skilldeck.batch.state import JobState
+
+    host = Host(discover=False, skills=[SKILL])
+    client = openai.OpenAI(base_url=url, api_key="bench", timeout=600)
+    state = JobState.load(directory / "skilldeck-batch.json")
+    while not all(part.done for part in refresh(state, client)):
+        pass  # each look moves the fake batches one step on
+    results = directory / "results.jsonl"
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    found = collect(state, client, resolve=host.tool, catalog=host.catalog, results=results)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    assert found.ok == sum(part.requests for part in state.parts), found.statuses
+    print(json.dumps({"growth": peak - before, "results": results.stat().st_size}))
+
+
 def baseline_seconds(directory: Path) -> float:
     """`json.dumps` of the same request lines, parsed back first (untimed)."""
     lines: list[Any] = []
@@ -129,9 +163,13 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--calls", type=int, default=CALLS)
     parser.add_argument("--child", nargs=2, metavar=("DIR", "URL"), help=argparse.SUPPRESS)
+    parser.add_argument("--collect", nargs=2, metavar=("DIR", "URL"), help=argparse.SUPPRESS)
     options = parser.parse_args()
     if options.child:
         child(Path(options.child[0]), options.child[1])
+        return 0
+    if options.collect:
+        collect_child(Path(options.collect[0]), options.collect[1])
         return 0
     server = subprocess.Popen(
         [sys.executable, "-c", SERVER], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
@@ -143,17 +181,20 @@ def main() -> int:
             directory = Path(name)
             write_workload(directory / "workload.jsonl", options.calls)
             env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent)}
-            done = subprocess.run(
-                [sys.executable, __file__, "--child", name, url],
-                capture_output=True,
-                text=True,
-                env=env,
-                check=False,
-            )
-            if done.returncode != 0:
-                print(done.stderr, file=sys.stderr)
-                return 1
-            measured = json.loads(done.stdout.splitlines()[-1])
+            figures = []
+            for step in ("--child", "--collect"):
+                done = subprocess.run(
+                    [sys.executable, __file__, step, name, url],
+                    capture_output=True,
+                    text=True,
+                    env=env,
+                    check=False,
+                )
+                if done.returncode != 0:
+                    print(done.stderr, file=sys.stderr)
+                    return 1
+                figures.append(json.loads(done.stdout.splitlines()[-1]))
+            measured, collected = figures
             dumps = baseline_seconds(directory)
             size = request_bytes(directory)
     finally:
@@ -171,7 +212,14 @@ def main() -> int:
         f"{size / 2**20:.1f} MiB: {memory_ratio:.2f}x (target at most {MEMORY_TARGET:g}x): "
         + ("met" if memory_ratio <= MEMORY_TARGET else "MISSED")
     )
-    return 0 if time_ratio <= TIME_TARGET and memory_ratio <= MEMORY_TARGET else 1
+    collect_ratio = collected["growth"] / collected["results"]
+    print(
+        f"  collect memory: peak growth {collected['growth'] / 2**20:.1f} MiB against results of "
+        f"{collected['results'] / 2**20:.1f} MiB: {collect_ratio:.2f}x (target at most "
+        f"{COLLECT_TARGET:g}x): " + ("met" if collect_ratio <= COLLECT_TARGET else "MISSED")
+    )
+    met = time_ratio <= TIME_TARGET and memory_ratio <= MEMORY_TARGET
+    return 0 if met and collect_ratio <= COLLECT_TARGET else 1
 
 
 if __name__ == "__main__":

@@ -52,3 +52,16 @@ def batch_cli(
         return CliRunner().invoke(cli, ["batch", *args], env=env)
 
     return invoke
+
+
+def invoke_in_tmp(
+    server: FakeResponsesServer,
+    monkeypatch: pytest.MonkeyPatch,
+    lab_host: Any,
+    tmp_path: Path,
+) -> Invoke:
+    """`batch_cli` run in `tmp_path`, the server giving labels (`answer_labels`): a test
+    module's `invoke = pytest.fixture(name="invoke")(invoke_in_tmp)`."""
+    monkeypatch.chdir(tmp_path)
+    server.set_responder(answer_labels)
+    return batch_cli(server, monkeypatch, lab_host)

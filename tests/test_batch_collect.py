@@ -13,21 +13,11 @@ import pytest
 from skilldeck.catalog.catalog import Catalog
 from skilldeck.run.ledger import usage_tokens
 from skilldeck.testing import FakeResponsesServer, RecordedRequest, Turn
-from tests.batch_support import Invoke, answer_labels, batch_cli, label_line, write_workload
+from tests.batch_support import Invoke, invoke_in_tmp, label_line, write_workload
+
+invoke = pytest.fixture(name="invoke")(invoke_in_tmp)
 
 SUMMARY = {"tool": "lab.summarize", "arguments": {"text": "x"}, "input": "a long text"}
-
-
-@pytest.fixture
-def invoke(
-    server: FakeResponsesServer,
-    monkeypatch: pytest.MonkeyPatch,
-    lab_host: Any,
-    tmp_path: Path,
-) -> Invoke:
-    monkeypatch.chdir(tmp_path)
-    server.set_responder(answer_labels)
-    return batch_cli(server, monkeypatch, lab_host)
 
 
 def results(path: str = "skilldeck-batch.results.jsonl") -> dict[str, dict[str, Any]]:
@@ -217,7 +207,7 @@ def test_output_lines_of_the_wrong_shape_fail_their_lines_not_the_collection(
     invoke("submit", "w.jsonl")
     [batch] = server.batches.all()
     server.batches.advance(batch.id, steps=2)  # validated, then every request run
-    batch.outputs += [
+    batch.outputs[:2] = [  # the answers of line-1 and line-2 damaged
         "not json",
         '{"custom_id": "line-1", "response": "oops"}',
         '{"custom_id": "line-2", "response": {"status_code": 200, "body": [1, 2]}}',

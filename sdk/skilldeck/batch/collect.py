@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -44,12 +44,20 @@ def refresh(state: JobState, client: Any) -> list[Part]:
 def cancel(state: JobState, client: Any) -> list[Part]:
     """Cancel every unfinished batch; the parts cancelled. Their finished requests stay
     collectable, the others are listed as `cancelled` and may be resubmitted."""
+    import openai
+
+    refresh(state, client)  # a batch that ended since the last look is not cancelled
     cancelled = []
     for part in state.parts:
         if part.batch_id is not None and not part.done and part.status != "cancelling":
-            _update(part, client.batches.cancel(part.batch_id))
+            try:
+                _update(part, client.batches.cancel(part.batch_id))
+            except openai.ConflictError:  # it ended between the look and the cancel
+                _update(part, client.batches.retrieve(part.batch_id))
+                continue
+            finally:
+                state.save()
             cancelled.append(part)
-    state.save()
     return cancelled
 
 
@@ -124,37 +132,81 @@ def collect(
     catalog: Catalog,
     results: Path,
 ) -> Collected:
-    """Download, match, check and price every finished part; write `results` (JSONL)."""
+    """Download, match, check and price every finished part; write `results` (JSONL).
+
+    Results stream from the service's files to `results`, the latest round first: a line's
+    latest round gives its result (a resubmitted line's earlier failure is passed over), so
+    memory holds one part's calls and the custom_ids seen, never every result."""
     refresh(state, client)
     found = Collected(Ledger(full=catalog.profile(Tier.FULL)))
-    by_id: dict[str, dict[str, Any]] = {}
     specs: dict[str, OutputSpec | None] = {}
-    for part in sorted(state.parts, key=lambda part: (part.round, part.index)):
-        profile = _profile(catalog, part)
-        outcomes = _outcomes(client, part) if part.done else {}
-        for entry in read_calls(state, part):
-            custom_id = str(entry["custom_id"])
-            earlier = by_id.get(custom_id)
-            if not part.done:
-                if earlier is None or earlier["status"] != "ok":
-                    by_id[custom_id] = _result(entry, "pending", error=f"batch {part.status}")
-                continue
-            result = _judge(entry, part, _parsed(outcomes.get(custom_id)), resolve, specs)
-            by_id[custom_id] = result
-            usage = result.get("usage")
-            if usage is not None:
-                _price(found, profile, entry, result, usage, state.job)
-            _note(state, custom_id, result, part.round)
-    for result in by_id.values():
-        status = result["status"]
-        found.statuses[status] = found.statuses.get(status, 0) + 1
-        if status not in ("ok", "pending"):
-            found.failures.append(
-                {k: result[k] for k in ("custom_id", "line", "tool", "status", "error")}
-            )
-    _write(results, by_id.values())
+    seen: set[str] = set()
+    temporary = results.with_name(f".{results.name}.tmp")
+    try:
+        out = temporary.open("w", encoding="utf-8")
+    except OSError as error:
+        raise BatchError(
+            f"cannot write the results to {results} ({error.strerror or error}): name another "
+            "file with --output FILE"
+        ) from None
+    try:
+        with out:
+            for part in sorted(state.parts, key=lambda part: (-part.round, part.index)):
+                profile = _profile(catalog, part)
+                for entry, result in _part_results(client, state, part, resolve, specs):
+                    custom_id = str(entry["custom_id"])
+                    usage = result.get("usage")
+                    if usage is not None:  # every answer is paid for, a superseded one too
+                        _price(found, profile, entry, result, usage, state.job)
+                    if custom_id in seen:
+                        continue
+                    seen.add(custom_id)
+                    if part.done:
+                        _note(state, custom_id, result, part.round)
+                    _count(found, result)
+                    out.write(json.dumps(result, ensure_ascii=False) + "\n")
+        os.replace(temporary, results)
+    finally:
+        temporary.unlink(missing_ok=True)
     state.save()
     return found
+
+
+def _count(found: Collected, result: dict[str, Any]) -> None:
+    status = result["status"]
+    found.statuses[status] = found.statuses.get(status, 0) + 1
+    if status not in ("ok", "pending"):
+        found.failures.append(
+            {k: result[k] for k in ("custom_id", "line", "tool", "status", "error")}
+        )
+
+
+def _part_results(
+    client: Any,
+    state: JobState,
+    part: Part,
+    resolve: Callable[[str], Tool],
+    specs: dict[str, OutputSpec | None],
+) -> Iterator[tuple[dict[str, Any], dict[str, Any]]]:
+    """(calls entry, result) of every request of `part`, as its files stream in: the part's
+    calls are held (a few hundred bytes each), its output and error files never are."""
+    if not part.done:
+        why = (
+            f"batch {part.status}"
+            if part.batch_id is not None
+            else "not submitted yet: run `skilldeck batch submit` on the workload again"
+        )
+        for entry in read_calls(state, part):
+            yield entry, _result(entry, "pending", error=why)
+        return
+    entries = {str(entry["custom_id"]): entry for entry in read_calls(state, part)}
+    for outcome in _downloaded(client, part):
+        custom_id = str(outcome.get("custom_id"))
+        if custom_id in entries:  # else a custom_id of no call of this part, or seen already
+            entry = entries.pop(custom_id)
+            yield entry, _judge(entry, part, outcome, resolve, specs)
+    for entry in entries.values():
+        yield entry, _judge(entry, part, None, resolve, specs)
 
 
 def _profile(catalog: Catalog, part: Part) -> ModelProfile:
@@ -167,30 +219,20 @@ def _profile(catalog: Catalog, part: Part) -> ModelProfile:
         raise BatchError(f"part {part.index}: cannot price {part.model}: {error}") from None
 
 
-def _outcomes(client: Any, part: Part) -> dict[str, str]:
-    """custom_id -> its line of the output or error file, as text: a file is streamed, and
-    its lines kept as the text they came as (a parsed line takes several times the memory),
-    to be parsed again one at a time when judged."""
-    outcomes: dict[str, str] = {}
+def _downloaded(client: Any, part: Part) -> Iterator[dict[str, Any]]:
+    """The lines of the part's output and error files, parsed, streamed: a damaged line is
+    passed over (its request shows up as missing)."""
     for file_id in (part.output_file_id, part.error_file_id):
         if file_id is None:
             continue
         try:
             with client.files.with_streaming_response.content(file_id) as response:
                 for line in response.iter_lines():
-                    custom_id = _custom_id(line)
-                    if custom_id is not None:
-                        outcomes[custom_id] = line
-        except Exception as error:  # the client's errors; say which file
+                    outcome = _parsed(line)
+                    if outcome is not None:
+                        yield outcome
+        except Exception as error:  # the client's errors (the consumer's never reach here)
             raise BatchError(f"part {part.index}: cannot download {file_id}: {error}") from None
-    return outcomes
-
-
-def _custom_id(line: str) -> str | None:
-    """The line's custom_id; None for a damaged line (its request shows up as missing)."""
-    data = _parsed(line)
-    custom_id = data.get("custom_id") if data is not None else None
-    return custom_id if isinstance(custom_id, str) else None
 
 
 def _parsed(line: str | None) -> dict[str, Any] | None:
@@ -309,8 +351,12 @@ def _note(state: JobState, custom_id: str, result: dict[str, Any], round: int) -
         state.failed.pop(custom_id, None)
         return
     earlier = state.failed.get(custom_id)
-    if earlier is not None and earlier.get("round") == round:
-        earlier.update(kind=result["status"], error=result["error"])
+    earlier_round = earlier.get("round") if earlier is not None else None
+    if earlier is not None and isinstance(earlier_round, int) and earlier_round >= round:
+        # A later round's entry says whether this line is already sent again: an earlier
+        # round's failure, read again, must not mark it waiting (it would be sent twice).
+        if earlier_round == round:
+            earlier.update(kind=result["status"], error=result["error"])
         return
     state.failed[custom_id] = {
         "kind": result["status"],
@@ -318,11 +364,3 @@ def _note(state: JobState, custom_id: str, result: dict[str, Any], round: int) -
         "round": round,
         "resubmitted": False,
     }
-
-
-def _write(path: Path, results: Any) -> None:
-    temporary = path.with_name(f".{path.name}.tmp")
-    with temporary.open("w", encoding="utf-8") as file:
-        for result in results:
-            file.write(json.dumps(result, ensure_ascii=False) + "\n")
-    os.replace(temporary, path)

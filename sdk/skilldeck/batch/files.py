@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator
-from typing import IO
+from typing import IO, Any
 
 from skilldeck.batch.lines import BatchRequest
 from skilldeck.batch.state import JobState, Part
@@ -96,18 +96,44 @@ def _safe(model: str) -> str:
     return "".join(c if c.isalnum() or c in ".-_" else "_" for c in model)[:64]
 
 
-def read_calls(state: JobState, part: Part) -> Iterator[dict[str, object]]:
+def read_calls(state: JobState, part: Part) -> Iterator[dict[str, Any]]:
     """The calls file of `part`, one entry per request, in order."""
-    with state.file(part.calls_path).open(encoding="utf-8") as file:
-        for line in file:
-            yield json.loads(line)
+    with _opened(state, part, part.calls_path, "r") as file:
+        for number, line in enumerate(file, start=1):
+            entry = _entry(line)
+            if entry is None:
+                raise BatchError(
+                    f"part {part.index}: line {number} of {state.file(part.calls_path)} is "
+                    "damaged: the calls files are skilldeck's own, restore them from a backup"
+                )
+            yield entry
 
 
 def read_requests(state: JobState, part: Part, wanted: Iterable[str]) -> Iterator[bytes]:
     """The request lines of `part` whose custom_id is in `wanted`, as written."""
     wanted = set(wanted)
-    with state.file(part.path).open("rb") as file:
+    with _opened(state, part, part.path, "rb") as file:
         for line in file:
-            custom_id = json.loads(line).get("custom_id")
-            if custom_id in wanted:
+            entry = _entry(line)
+            if entry is not None and entry.get("custom_id") in wanted:
                 yield line
+
+
+def _entry(line: str | bytes) -> dict[str, Any] | None:
+    try:
+        data = json.loads(line)
+    except (ValueError, RecursionError):
+        return None
+    return data if isinstance(data, dict) and isinstance(data.get("custom_id"), str) else None
+
+
+def _opened(state: JobState, part: Part, relative: str, mode: str) -> IO[Any]:
+    path = state.file(relative)
+    try:
+        return open(path, mode, encoding=None if "b" in mode else "utf-8")
+    except OSError as error:
+        raise BatchError(
+            f"part {part.index}: cannot read {path} ({error.strerror or error}): a job's request "
+            f"files live beside its state, in {state.directory}; move them with the state file, "
+            "or restore them"
+        ) from None

@@ -24,10 +24,23 @@ from skilldeck.plain import plain_fields
 from skilldeck.run.outputs import output_spec
 from skilldeck.run.requests import call_params
 
-__all__ = ["ENDPOINT", "BatchRequest", "LineError", "batch_requests"]
+__all__ = [
+    "DEFAULT_BASE_URL",
+    "ENDPOINT",
+    "MAX_LINE_BYTES",
+    "BatchRequest",
+    "LineError",
+    "Unreadable",
+    "batch_requests",
+]
 
 #: The endpoint every request of a skilldeck batch goes to.
 ENDPOINT = "/v1/responses"
+#: Where the openai client sends requests when OPENAI_BASE_URL does not say.
+DEFAULT_BASE_URL = "https://api.openai.com/v1"
+#: The longest workload line read: past it, a line is refused unread (its input would be far
+#: past every window) rather than held in memory, however long it runs.
+MAX_LINE_BYTES = 64 * 2**20
 #: The Batch API's limit on a `custom_id`.
 MAX_CUSTOM_ID = 512
 
@@ -64,6 +77,14 @@ class BatchRequest:
 
 
 @dataclass(frozen=True, slots=True)
+class Unreadable:
+    """A workload line the reader could not hand over as text (too long, not UTF-8), put in
+    its place so that it is refused by its number like any other bad line."""
+
+    error: str
+
+
+@dataclass(frozen=True, slots=True)
 class LineError:
     """A workload line that cannot be batched, by its number."""
 
@@ -77,14 +98,22 @@ class LineError:
 
 
 def batch_requests(
-    lines: Iterable[str], resolve: Callable[[str], BindableTool], dispatcher: Dispatcher
+    lines: Iterable[str | Unreadable],
+    resolve: Callable[[str], BindableTool],
+    dispatcher: Dispatcher,
+    *,
+    base_url: str = DEFAULT_BASE_URL,
 ) -> Iterator[BatchRequest | LineError]:
-    """One request, or the error that keeps it out, per non-blank line, in order."""
+    """One request, or the error that keeps it out, per non-blank line, in order. `base_url`
+    is where the batch goes: a profile on another endpoint is refused (its line named), since
+    a batch file cannot send a request there, and the Batch API would not know its model."""
     seen: set[str] = set()
     formats: dict[str, dict[str, Any] | None] = {}
     for number, line in enumerate(lines, start=1):
-        if line.strip():
-            yield _request(number, line, resolve, dispatcher, seen, formats)
+        if isinstance(line, Unreadable):
+            yield LineError(number, f"line-{number}", line.error, InvalidLine.__name__)
+        elif line.strip():
+            yield _request(number, line, resolve, dispatcher, seen, formats, base_url)
 
 
 def _request(
@@ -94,6 +123,7 @@ def _request(
     dispatcher: Dispatcher,
     seen: set[str],
     formats: dict[str, dict[str, Any] | None],
+    base_url: str,
 ) -> BatchRequest | LineError:
     custom_id: str | None = f"line-{number}"
     try:
@@ -104,7 +134,15 @@ def _request(
         if not isinstance(data, dict):
             raise InvalidLine("expected a JSON object, one call a line")
         if "call_id" in data:
-            custom_id = str(data["call_id"])
+            given = data["call_id"]
+            if isinstance(given, bool) or not isinstance(given, str | int) or given == "":
+                shown = json.dumps(given)
+                shown = shown if len(shown) <= 60 else shown[:57] + "..."
+                raise InvalidLine(
+                    f"'call_id' must be a non-empty string (or a whole number), not {shown}: it "
+                    "is the request's custom_id, by which its result is found"
+                )
+            custom_id = str(given)
         if data.get("input") is None:
             raise InvalidLine(
                 "no 'input': a batch sends each call's input as it is, with no handler to "
@@ -124,6 +162,13 @@ def _request(
         profile = binding.profile
         if binding.local or profile is None:
             raise InvalidLine(f"{call.tool.qualified_name} runs locally: no model to batch")
+        if profile.base_url is not None and _endpoint(profile.base_url) != _endpoint(base_url):
+            raise InvalidLine(
+                f"{call.tool.qualified_name} binds to {profile.model} on its own endpoint "
+                f"(base_url {profile.base_url}), which the batch's Batch API ({base_url}) does "
+                "not serve: bind it to another tier (--force-tier, --allow-tiers), or run it "
+                "with `skilldeck run`"
+            )
         if getattr(binding, "chunk", None) is not None:  # its pieces need a reduce step after
             raise InvalidLine(
                 f"{call.tool.qualified_name}: the input is past {profile.model}'s window and the "
@@ -147,6 +192,10 @@ def _request(
         estimated_cost=binding.estimated_cost * profile.price_multiplier(BATCH),
         text=text.encode("utf-8"),
     )
+
+
+def _endpoint(url: str) -> str:
+    return url.rstrip("/").lower()
 
 
 def _text_format(tool: BindableTool, formats: dict[str, dict[str, Any] | None]) -> Any:

@@ -14,17 +14,20 @@ resubmitting failed lines, read them again rather than holding 100,000 requests 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import tempfile
+import types
+from collections.abc import Iterator
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args, get_type_hints
 
 from skilldeck.errors import BatchError
 from skilldeck.plain import plain_fields
 
-__all__ = ["DEFAULT_STATE", "TERMINAL", "JobState", "Part"]
+__all__ = ["DEFAULT_STATE", "TERMINAL", "JobState", "Part", "locked"]
 
 #: Where `skilldeck batch` keeps its state unless `--state` says otherwise.
 DEFAULT_STATE = "skilldeck-batch.json"
@@ -86,6 +89,9 @@ class JobState:
     parts: list[Part] = field(default_factory=list)
     #: custom_id -> {"kind", "error", "round", "resubmitted"}: lines without a good result.
     failed: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: The policy options the job was planned with, as given on the command line: a resumed
+    #: submit sends the files planned then, so other options are refused rather than ignored.
+    policy: dict[str, Any] = field(default_factory=dict)
 
     @property
     def directory(self) -> Path:
@@ -112,6 +118,7 @@ class JobState:
             "planned": self.planned,
             "parts": [part.to_dict() for part in self.parts],
             "failed": self.failed,
+            "policy": self.policy,
         }
         self.path.parent.mkdir(parents=True, exist_ok=True)
         handle, temporary = tempfile.mkstemp(
@@ -145,16 +152,88 @@ class JobState:
                 "file with --state FILE"
             )
         try:
-            known = {f.name for f in fields(Part)}
-            parts = [Part(**{k: v for k, v in p.items() if k in known}) for p in data["parts"]]
             return cls(
                 path=path,
-                job=str(data["job"]),
-                workload=str(data["workload"]),
-                workload_sha256=str(data["workload_sha256"]),
-                planned=bool(data["planned"]),
-                parts=parts,
-                failed=dict(data.get("failed") or {}),
+                job=_checked(data["job"], str, "job"),
+                workload=_checked(data["workload"], str, "workload"),
+                workload_sha256=_checked(data["workload_sha256"], str, "workload_sha256"),
+                planned=_checked(data["planned"], bool, "planned"),
+                parts=[_part(p, n) for n, p in enumerate(_checked(data["parts"], list, "parts"))],
+                failed=_failed(data.get("failed") or {}),
+                policy=_checked(data.get("policy") or {}, dict, "policy"),
             )
-        except (KeyError, TypeError, AttributeError) as error:
-            raise BatchError(f"the batch state {path} is damaged ({error!r})") from None
+        except KeyError as error:
+            raise BatchError(
+                f"the batch state {path} is damaged: it has no {error}; name the right file "
+                "with --state FILE"
+            ) from None
+        except (TypeError, ValueError) as error:
+            raise BatchError(
+                f"the batch state {path} is damaged: {error}; name the right file with --state FILE"
+            ) from None
+
+
+@contextlib.contextmanager
+def locked(path: Path, *, new: bool = False) -> Iterator[None]:
+    """Hold the job's lock (`.<state>.lock`, beside it) while a command reads the state,
+    changes it and writes it: a `status --watch` in one terminal and a `collect` or
+    `resubmit` in another each write the state whole, and the one that read it first would
+    otherwise write back the other's work undone (losing a round's batches, and marking its
+    lines waiting to be sent again). Another command waits its turn; where the system has no
+    such locks (or the directory takes no file), commands run unlocked, as before. Without a
+    state file (nor `new`, for the submit that makes it) there is nothing to lock."""
+    try:
+        import fcntl
+    except ImportError:  # not a POSIX system
+        yield
+        return
+    if not new and not path.exists():
+        yield
+        return
+    try:
+        handle = path.with_name(f".{path.name}.lock").open("a")
+    except OSError:
+        yield
+        return
+    with handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _checked(value: Any, kind: Any, what: str) -> Any:
+    """`value` when it is of `kind` (a type, or a union such as `str | None`), else a
+    TypeError naming `what`: a state edited by hand fails here, not deep in a later step."""
+    kinds = get_args(kind) if isinstance(kind, types.UnionType) else (kind,)
+    kinds = tuple(getattr(k, "__origin__", k) for k in kinds)
+    if isinstance(value, bool) and bool not in kinds:  # a bool is an int to isinstance
+        raise TypeError(f"{what} must be {_name(kind)}, not {value!r}")
+    if not isinstance(value, kinds) or (value == "" and what == "job"):
+        raise TypeError(f"{what} must be {_name(kind)}, not {value!r}"[:200])
+    return value
+
+
+def _name(kind: Any) -> str:
+    return " or ".join(getattr(k, "__name__", str(k)) for k in get_args(kind) or (kind,))
+
+
+def _part(data: Any, number: int) -> Part:
+    _checked(data, dict, f"parts[{number}]")
+    hints = get_type_hints(Part)
+    known = {f.name for f in fields(Part)}
+    for key, value in data.items():
+        if key in known:
+            _checked(value, hints[key], f"parts[{number}].{key}")
+    part = Part(**{k: v for k, v in data.items() if k in known})
+    if not all(isinstance(error, str) for error in part.errors):
+        raise TypeError(f"parts[{number}].errors must be a list of strings")
+    return part
+
+
+def _failed(data: Any) -> dict[str, dict[str, Any]]:
+    _checked(data, dict, "failed")
+    for custom_id, failure in data.items():
+        _checked(failure, dict, f"failed[{custom_id!r}]")
+    return dict(data)

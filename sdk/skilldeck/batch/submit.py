@@ -17,7 +17,14 @@ from pathlib import Path
 from typing import Any
 
 from skilldeck.batch.files import PartWriter, read_calls, read_requests
-from skilldeck.batch.lines import ENDPOINT, BatchRequest, LineError, batch_requests
+from skilldeck.batch.lines import (
+    DEFAULT_BASE_URL,
+    ENDPOINT,
+    BatchRequest,
+    LineError,
+    Unreadable,
+    batch_requests,
+)
 from skilldeck.batch.state import JobState, Part
 from skilldeck.dispatch.call import BindableTool
 from skilldeck.dispatch.dispatcher import Dispatcher
@@ -70,11 +77,12 @@ def new_job(state_path: Path, workload: Path) -> JobState:
 
 def plan(
     state: JobState,
-    lines: Iterable[str],
+    lines: Iterable[str | Unreadable],
     resolve: Callable[[str], BindableTool],
     dispatcher: Dispatcher,
     *,
     keep_going: bool = False,
+    base_url: str = DEFAULT_BASE_URL,
     max_requests: int | None = None,
     max_bytes: int | None = None,
 ) -> Plan:
@@ -90,7 +98,7 @@ def plan(
     }
     writer = PartWriter(state, 0, **limits)
     try:
-        for result in batch_requests(lines, resolve, dispatcher):
+        for result in batch_requests(lines, resolve, dispatcher, base_url=base_url):
             if isinstance(result, LineError):
                 report.errors.append(result)
             else:

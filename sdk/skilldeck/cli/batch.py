@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import sys
 import time
 from collections.abc import Iterator
@@ -18,11 +19,13 @@ from typing import Any
 import click
 
 from skilldeck.batch.collect import Collected, cancel, collect, refresh
-from skilldeck.batch.state import DEFAULT_STATE, JobState, Part
+from skilldeck.batch.lines import DEFAULT_BASE_URL, MAX_LINE_BYTES, Unreadable
+from skilldeck.batch.state import DEFAULT_STATE, JobState, Part, locked
 from skilldeck.batch.submit import RESUBMITTED, new_job, plan, resubmit, upload
 from skilldeck.cli.listing import load_host
 from skilldeck.cli.output import (
     EXIT_FAILED,
+    EXIT_USAGE,
     echo_json,
     error_exit,
     progress_bar,
@@ -76,13 +79,29 @@ def submit(
     "instructions": "..."}. Its `call_id` (else `line-N`) is the request's `custom_id`.
     """
     host = load_host()
+    _lock(state_path, new=True)
     state = new_job(state_path, workload)
+    given = _given(policy)
+    if state.planned and given and given != state.policy:
+        error_exit(
+            f"job {state.job} in {state_path} was planned with "
+            f"{_spelled(state.policy) or 'no policy option'}, and a resumed submit sends the "
+            f"files planned then, not {_spelled(given)}: run it again without them, or submit "
+            "the workload anew under its own --state FILE",
+            EXIT_USAGE,
+        )
     refused: list[dict[str, Any]] = []
     if not state.planned:
+        state.policy = given
         dispatcher = host.dispatcher(build_policy(host.policy(), policy))
         with workload.open("rb") as source:
             report = plan(
-                state, _lines(source, workload), host.tool, dispatcher, keep_going=skip_invalid
+                state,
+                _lines(source, workload),
+                host.tool,
+                dispatcher,
+                keep_going=skip_invalid,
+                base_url=_base_url(),
             )
         refused = [error.to_dict() for error in report.errors]
         for error in report.errors if not as_json else ():
@@ -126,11 +145,11 @@ def status(state_path: Path, watch: bool, interval: float, as_json: bool) -> Non
     lines). An expired or cancelled batch is an end like another: `collect` lists its
     unfinished lines and `resubmit` sends them again.
     """
-    state = JobState.load(state_path)
+    JobState.load(state_path)  # a missing or damaged state is said before the client's needs
     with _service() as client:
-        refresh(state, client)
+        state = _refreshed(state_path, client)
         if watch:
-            _watch(state, client, interval)
+            state = _watch(state, client, interval)
     parts = state.parts
     if as_json:
         echo_json({"job": state.job, "done": all(p.done for p in parts), "parts": _parts(parts)})
@@ -159,15 +178,25 @@ def collect_(state_path: Path, output: Path | None, ledger: Path | None, as_json
     Exits 1 while some lines have no good result (failed, expired, cancelled, an answer that
     fails its schema, or still running); `skilldeck batch resubmit` sends them again.
     """
+    _lock(state_path)
     state = JobState.load(state_path)
     host = load_host()
     results = output or state_path.with_name(
         state_path.name.removesuffix(".json") + ".results.jsonl"
     )
+    for option, path in (("--output", results), ("--ledger", ledger)):
+        if path is not None and _job_file(state, path):
+            error_exit(
+                f"{option} {path} is one of the job's own files: name a file beside them",
+                EXIT_USAGE,
+            )
     with _service() as client:
         found = collect(state, client, resolve=host.tool, catalog=host.catalog, results=results)
     if ledger is not None:
-        ledger.write_text(json.dumps(found.ledger.to_dict(), indent=1), encoding="utf-8")
+        try:
+            ledger.write_text(json.dumps(found.ledger.to_dict(), indent=1), encoding="utf-8")
+        except OSError as error:
+            error_exit(f"cannot write the ledger to {ledger}: {error.strerror or error}")
     if as_json:
         echo_json({"job": state.job, "results_file": str(results), **found.to_dict()})
     else:
@@ -188,6 +217,7 @@ def resubmit_(state_path: Path, invalid: bool, as_json: bool) -> None:
     They go as a new round of batches under the same state; `status` and `collect` then cover
     them too, a good result replacing the failure.
     """
+    _lock(state_path)
     state = JobState.load(state_path)
     kinds = RESUBMITTED | {"invalid_output"} if invalid else RESUBMITTED
     with _service() as client:
@@ -208,6 +238,7 @@ def resubmit_(state_path: Path, invalid: bool, as_json: bool) -> None:
 @JSON
 def cancel_(state_path: Path, as_json: bool) -> None:
     """Cancel every unfinished batch of the job; what they finished stays collectable."""
+    _lock(state_path)
     state = JobState.load(state_path)
     with _service() as client:
         cancelled = cancel(state, client)
@@ -236,14 +267,71 @@ def _service() -> Iterator[Any]:
         error_exit(f"the Batch API refused: {error}; run the command again to resume")
 
 
-def _lines(source: Any, path: Path) -> Iterator[str]:
+def _job_file(state: JobState, path: Path) -> bool:
+    """Whether writing `path` would overwrite the state, its lock or a request file."""
+    where = path.resolve()
+    own = {state.path.resolve(), state.path.with_name(f".{state.path.name}.lock").resolve()}
+    return where in own or where.parent == state.directory.resolve()
+
+
+def _base_url() -> str:
+    """Where `openai.OpenAI()` sends the batch, as it reads the environment."""
+    return os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL
+
+
+def _given(policy: dict[str, Any]) -> dict[str, Any]:
+    """The policy options given, as the state file keeps them (JSON)."""
+    return {
+        key: sorted(str(tier) for tier in value) if isinstance(value, frozenset) else value
+        for key, value in policy.items()
+        if value is not None
+    }
+
+
+def _spelled(options: dict[str, Any]) -> str:
+    return " ".join(
+        f"--{key.replace('_', '-')} {','.join(value) if isinstance(value, list) else value}"
+        for key, value in sorted(options.items())
+    )
+
+
+def _lines(source: Any, path: Path) -> Iterator[str | Unreadable]:
+    """The workload's lines, never one held past `MAX_LINE_BYTES` (a file with no newline
+    would be read whole); a line too long or not UTF-8 is handed on as `Unreadable`, to be
+    refused by its number, since a changed byte would change what the model is sent."""
     with progress_bar(path.stat().st_size, "binding") as bar:
-        for raw in source:
+        while raw := source.readline(MAX_LINE_BYTES + 1):
             bar.update(len(raw))
-            yield raw.decode("utf-8", errors="replace")
+            if len(raw) > MAX_LINE_BYTES:
+                while (rest := source.readline(MAX_LINE_BYTES)) and not rest.endswith(b"\n"):
+                    bar.update(len(rest))
+                bar.update(len(rest))
+                yield Unreadable(
+                    f"longer than {MAX_LINE_BYTES // 2**20} MiB, far past every model's window: "
+                    "split its input into lines of its own"
+                )
+                continue
+            try:
+                yield raw.decode("utf-8")
+            except UnicodeDecodeError as error:
+                yield Unreadable(f"not UTF-8 text (byte {error.start + 1} of the line)")
 
 
-def _watch(state: JobState, client: Any, interval: float) -> None:
+def _lock(state_path: Path, *, new: bool = False) -> None:
+    """Hold the job's lock until the command ends (`skilldeck.batch.state.locked`)."""
+    click.get_current_context().with_resource(locked(state_path, new=new))
+
+
+def _refreshed(state_path: Path, client: Any) -> JobState:
+    """The state read afresh and refreshed under the lock: a watch holds it only this long,
+    so a `collect` or `resubmit` meanwhile is neither blocked nor undone."""
+    with locked(state_path):
+        state = JobState.load(state_path)
+        refresh(state, client)
+        return state
+
+
+def _watch(state: JobState, client: Any, interval: float) -> JobState:
     total = sum(part.requests for part in state.parts)
     shown = 0
     with progress_bar(total, "batch") as bar:
@@ -252,9 +340,9 @@ def _watch(state: JobState, client: Any, interval: float) -> None:
             bar.update(done - shown)
             shown = done
             if all(part.done for part in state.parts if part.batch_id is not None):
-                return
+                return state
             time.sleep(interval)
-            refresh(state, client)
+            state = _refreshed(state.path, client)
 
 
 def _said(verb: str) -> Any:
