@@ -109,3 +109,16 @@ def test_calibrate_ignores_requests_with_impossible_figures() -> None:
     collect([json.dumps(event) for event in bad], samples, notes)
     assert samples == {}
     assert len(notes) == 4
+
+
+@pytest.mark.parametrize("text", ["[1, 2]\n", "not json\n\x00\x01\n", '{"tool": 3}\n'])
+def test_a_file_with_no_usable_line_is_a_usage_error_not_a_report_of_zeros(
+    tmp_path: Path, text: str
+) -> None:
+    from skilldeck.cli.estimate import estimate
+
+    path = tmp_path / "junk.jsonl"
+    path.write_text(text, encoding="utf-8")
+    result = CliRunner().invoke(estimate, [str(path)])
+    assert result.exit_code == 2, result.output
+    assert "no line is a trace event or a workload call" in result.output

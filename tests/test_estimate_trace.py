@@ -196,6 +196,7 @@ def test_a_what_if_naming_a_tool_no_request_made_is_noted() -> None:
         ("effort=loud", "unknown reasoning effort"),
         ("speed=fast", "unknown change 'speed'"),
         ("concurrency=0", "a whole number >= 1"),
+        ("concurrency=\u00b2", "a whole number >= 1"),
         ("tier", "expected KEY=VALUE"),
     ],
 )

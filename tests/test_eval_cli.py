@@ -125,6 +125,28 @@ def test_apply_writes_overrides_that_dispatch_then_shows(sweep: Sweep, tmp_path:
     shown = skilldeck("dispatch", "triage.classify", "--args", arguments, cwd=tmp_path)
     assert "effort set by skilldeck.toml: high (declared low)" in shown.stdout, shown.stderr
     assert "tier set by skilldeck.toml: nano" in shown.stdout
+    assert "warning" not in shown.stderr
+
+
+def test_apply_sends_an_earlier_override_back_to_the_declaration_it_recommends(
+    sweep: Sweep, tmp_path: Path
+) -> None:
+    settings = tmp_path / "skilldeck.toml"
+    settings.write_text('[tools."triage.classify"]\ntier = "mini"\neffort = "medium"\n')
+    narrow = ("--tiers", "nano", "--efforts", "low", "--target", "0.5", "--no-cache")
+    applied = skilldeck("eval", str(sweep.project), *narrow, "--apply", cwd=tmp_path)
+    assert applied.returncode == 0, applied.stderr
+    assert '[tools."triage.classify"]\ntier = "nano"\neffort = "low"' in settings.read_text()
+
+
+def test_apply_after_a_sweep_the_budget_stopped_writes_nothing(
+    sweep: Sweep, tmp_path: Path
+) -> None:
+    narrow = ("--tiers", "nano", "--efforts", "low,high", "--no-cache", "--budget", "0.0005")
+    applied = skilldeck("eval", str(sweep.project), *narrow, "--apply", cwd=tmp_path)
+    assert applied.returncode == 0, applied.stderr
+    assert "--apply: nothing written: the sweep stopped before its end" in applied.stderr
+    assert not (tmp_path / "skilldeck.toml").exists()
 
 
 @pytest.mark.parametrize(
@@ -150,14 +172,50 @@ def test_a_directory_without_cases_is_a_usage_error(tmp_path: Path) -> None:
 def test_plot_without_matplotlib_says_how_to_install_it(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    import importlib.util
-
     from skilldeck.cli import eval as command
 
-    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # as if it were not installed
     with pytest.raises(SystemExit) as raised:
         command._check_matplotlib()
     assert raised.value.code == 2
+
+
+def test_plot_without_matplotlib_on_the_command_line_stops_before_the_sweep(
+    tmp_path: Path,
+) -> None:
+    hide = tmp_path / "hide"
+    hide.mkdir()
+    (hide / "sitecustomize.py").write_text("import sys\nsys.modules['matplotlib'] = None\n")
+    result = subprocess.run(
+        [str(SCRIPT), "eval", str(TRIAGE), "--no-cache", "--plot", str(tmp_path / "p.png")],
+        capture_output=True,
+        text=True,
+        env={**offline_env(), "PYTHONPATH": str(hide)},
+        cwd=tmp_path,
+        timeout=300,
+    )
+    assert result.returncode == 2
+    assert "--plot needs matplotlib" in result.stderr
+    assert "pip install 'skilldeck[plot]'" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_plot_path_that_cannot_be_written_is_an_error_not_a_traceback(
+    sweep: Sweep, tmp_path: Path
+) -> None:
+    (tmp_path / "file").write_text("")
+    narrow = ("--tiers", "nano", "--efforts", "low", "--no-cache")
+    result = skilldeck(
+        "eval",
+        str(sweep.project),
+        *narrow,
+        "--plot",
+        str(tmp_path / "file" / "p.png"),
+        cwd=tmp_path,
+    )
+    assert result.returncode == 1
+    assert "cannot write it" in result.stderr
+    assert "Traceback" not in result.stderr
 
 
 # -- docs/choosing-a-tier.md against a fresh sweep ---------------------------------------------
@@ -206,6 +264,10 @@ def test_a_spent_budget_stops_cleanly_and_a_second_run_continues(tmp_path: Path)
     assert first.returncode == 0, first.stderr
     runs = json.loads(first.stdout)["runs"]
     assert runs["stopped"].startswith("the budget of $0.0005 is spent")
+    spent = re.search(r"\(\$([\d.]+) this run, (\d+) run\(s\) not started\)", runs["stopped"])
+    assert spent is not None, runs["stopped"]
+    assert float(spent[1]) == pytest.approx(runs["spent"], abs=5e-5)
+    assert int(spent[2]) == runs["planned"] - runs["done"]
     assert 0 < runs["done"] < runs["planned"] == 80
     second = skilldeck("eval", str(project), *narrow, cwd=tmp_path)
     resumed = json.loads(second.stdout)["runs"]

@@ -105,3 +105,27 @@ def test_the_last_override_of_a_tool_wins() -> None:
 def test_an_override_with_an_unknown_effort_is_refused() -> None:
     with pytest.raises(DispatchError, match="unknown effort 'max'"):
         ToolOverride("lab-over.sort", effort="max")
+
+
+@skill.tool
+def count(text: str) -> int:
+    """Count the words of a text (local: no model)."""
+    return len(text.split())
+
+
+def test_an_override_of_no_installed_tool_or_of_a_local_one_is_warned_about(
+    tmp_path: Path,
+) -> None:
+    text = '[tools."lab-over.srot"]\ntier = "nano"\n[tools."lab-over.count"]\ntier = "mini"\n'
+    host = Host(discover=False)
+    host.add_skill(skill)
+    assert host.tool("lab-over.count").tier is None
+    assert settings(tmp_path, text).stray_overrides(host.tools) == [
+        '[tools."lab-over.srot"] (skilldeck.toml) names no installed tool: it changes nothing',
+        '[tools."lab-over.count"] (skilldeck.toml) names a local tool, which calls no model: '
+        "it is ignored",
+    ]
+    assert (
+        settings(tmp_path, '[tools."lab-over.sort"]\ntier = "nano"\n').stray_overrides(host.tools)
+        == []
+    )

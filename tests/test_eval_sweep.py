@@ -14,6 +14,7 @@ import pytest
 
 from skilldeck import Context, Host, Skill, hookimpl
 from skilldeck.catalog.catalog import Catalog
+from skilldeck.errors import CasesError
 from skilldeck.eval.cache import ResultCache, cache_path
 from skilldeck.eval.evaluation import Settings, evaluate
 from skilldeck.eval.recommend import recommend
@@ -225,12 +226,63 @@ def test_an_interrupted_sweep_resumes_to_exactly_the_uninterrupted_figures(
     assert (again.outcome.cached, again.outcome.ran) == (again.planned, 0)
 
 
+def test_a_sweep_resumed_at_a_higher_repeat_counts_as_one_run_at_that_repeat(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    scripted(monkeypatch)
+    fresh = evaluate(lab_host(), settings(project, repeat=3, cache=False))
+    evaluate(lab_host(), settings(project, repeat=1))
+    resumed = evaluate(lab_host(), settings(project, repeat=3))
+    assert resumed.outcome.cached == 14 * CASES
+    assert [(c.label, c.passed) for c in resumed.cells] == [
+        (c.label, c.passed) for c in fresh.cells
+    ]
+
+
 def test_an_edited_case_runs_again_rather_than_reusing_its_old_results(project: Path) -> None:
     evaluate(lab_host(), settings(project, repeat=1))
     text = (project / "cases.toml").read_text().replace('text = "ticket 0"', 'text = "ticket zero"')
     (project / "cases.toml").write_text(text)
     again = evaluate(lab_host(), settings(project, repeat=1))
     assert again.outcome.ran == 14  # ticket 0 in each of the 14 cells that run
+
+
+def test_a_run_with_huge_failures_is_cached_clipped_and_not_run_again(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import skilldeck.eval.sweep as sweep_module
+    from skilldeck.testing.cases import CaseResult
+
+    async def failing(case: Any, host: Any, **_: Any) -> CaseResult:
+        return CaseResult(case, False, "failed", failures=("x" * 2_000_000,) * 30)
+
+    monkeypatch.setattr(sweep_module, "run_case", failing)
+    narrow = settings(project, repeat=1, tiers=[Tier.NANO], efforts=["low"])
+    first = evaluate(lab_host(), narrow)
+    assert first.outcome.ran == CASES
+    [record, *_] = ResultCache(cache_path(project / "cases.toml")).records.values()
+    assert len(record.failures) == 20
+    assert max(len(failure) for failure in record.failures) == 2_000
+    again = evaluate(lab_host(), narrow)
+    assert (again.outcome.cached, again.outcome.ran) == (CASES, 0)
+
+
+def test_an_edited_simulated_answer_runs_its_case_again_offline(project: Path) -> None:
+    narrow = settings(project, repeat=1, tiers=[Tier.NANO], efforts=["low"])
+    evaluate(lab_host(), narrow)
+    text = (project / "cases.toml").read_text()
+    text = text.replace('simulate.wrong = [{ label = "question" }]', "simulate.wrong = []", 1)
+    (project / "cases.toml").write_text(text)
+    again = evaluate(lab_host(), narrow)
+    assert (again.outcome.cached, again.outcome.ran) == (CASES - 1, 1)
+
+
+def test_a_cache_that_is_not_a_file_stops_the_sweep_before_any_run(project: Path) -> None:
+    cache_path(project / "cases.toml").mkdir()
+    with pytest.raises(CasesError, match=r"cases\.eval\.jsonl: the results cache cannot be used"):
+        evaluate(lab_host(), settings(project, repeat=1))
+    evaluation = evaluate(lab_host(), settings(project, repeat=1, cache=False))
+    assert evaluation.outcome.ran == evaluation.planned
 
 
 def test_the_cache_skips_lines_that_are_not_records(tmp_path: Path) -> None:

@@ -97,6 +97,15 @@ def estimate(
             source=source,
             concurrency=concurrency,
         )
+    recorded = report.recorded
+    if report.notes and not (recorded.calls or recorded.requests):
+        # every line refused: a report of zeros would read as a free, instant run
+        shown = "; ".join(report.to_dict()["notes"][:3])
+        error_exit(
+            f"{source}: no line is a trace event or a workload call ({shown}): give a trace "
+            "(`skilldeck run --trace`) or a workload (JSONL as `dispatch --workload` takes)",
+            EXIT_USAGE,
+        )
     if as_json:
         echo_json({**report.to_dict(), "caveat": CAVEAT})
         return

@@ -140,9 +140,16 @@ def eval_(
     if plot_file is not None:
         from skilldeck.eval.plot import plot
 
-        plot(evaluation, plot_file)
+        try:
+            plot(evaluation, plot_file)
+        except OSError as error:
+            error_exit(
+                f"--plot {plot_file}: cannot write it: {error.strerror or error}; the runs are "
+                "cached: run again with another --plot path",
+                EXIT_FAILED,
+            )
     if apply_:
-        _apply(evaluation)
+        _apply(evaluation, host)
     if as_json:
         echo_json(evaluation.to_dict())
     else:
@@ -172,11 +179,15 @@ def _host(project: Path, skill: str | None) -> Host:
 
 
 def _check_matplotlib() -> None:
-    import importlib.util
-
-    if importlib.util.find_spec("matplotlib") is None:
+    # Imported, not only looked up: an installed matplotlib that fails to import (a numpy it
+    # was not built for) must be said before the sweep, not after it as a traceback.
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError as error:
         error_exit(
-            "--plot needs matplotlib: install it with `pip install 'skilldeck[plot]'`", EXIT_USAGE
+            f"--plot needs matplotlib, which cannot be imported ({error}): install it with "
+            "`pip install 'skilldeck[plot]'`",
+            EXIT_USAGE,
         )
 
 
@@ -191,24 +202,37 @@ def _print(evaluation: Evaluation, plot_file: Path | None) -> None:
         click.echo(f"plot written to {plot_file}")
 
 
-def _apply(evaluation: Evaluation) -> None:
+def _apply(evaluation: Evaluation, host: Host) -> None:
+    """Write each recommendation that differs from what the tool runs at now: its declaration,
+    or the override an earlier --apply wrote (which a newer sweep may send back to the
+    declaration)."""
     from skilldeck.config import update_settings
 
+    if evaluation.outcome.stopped is not None:
+        click.echo(
+            "--apply: nothing written: the sweep stopped before its end, so cheaper cells may "
+            "not have run; run again (it resumes from the cache), then --apply",
+            err=True,
+        )
+        return
+    policy = host.policy()
     updates: dict[tuple[str, ...], Any] = {}
     for item in evaluation.recommendations:
         chosen = item.chosen
         if not item.meets or chosen is None:
             continue
-        if (chosen.cell.tier.value, chosen.cell.effort) == (
-            item.declared_tier,
-            item.declared_effort,
-        ):
+        current = policy.override(item.tool)
+        now = (
+            current.tier.value if current and current.tier else item.declared_tier,
+            current.effort if current and current.effort else item.declared_effort,
+        )
+        if (chosen.cell.tier.value, chosen.cell.effort) == now:
             continue
         updates[("tools", item.tool, "tier")] = chosen.cell.tier.value
         updates[("tools", item.tool, "effort")] = chosen.cell.effort
     if not updates:
         click.echo(
-            "--apply: every declaration already is its recommendation; nothing written", err=True
+            "--apply: every tool already runs at its recommendation; nothing written", err=True
         )
         return
     written = update_settings(updates)

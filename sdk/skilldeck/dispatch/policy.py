@@ -195,6 +195,20 @@ class Policy:
         kept = tuple(o for o in self.tool_overrides if o.tool != override.tool)
         return dataclasses.replace(self, tool_overrides=(*kept, override))
 
+    def stray_overrides(self, tools: Mapping[str, DeclaredTool]) -> list[str]:
+        """Why each override that can shape no call does nothing: it names no tool of
+        `tools` (a typo, or a plugin not installed here), or a local one (no model to pin).
+        Warnings, not errors: one settings file may serve hosts with other plugins."""
+        found = []
+        for override in self.tool_overrides:
+            tool = tools.get(override.tool)
+            where = f'[tools."{override.tool}"] ({override.source})'
+            if tool is None:
+                found.append(f"{where} names no installed tool: it changes nothing")
+            elif tool.tier is None:
+                found.append(f"{where} names a local tool, which calls no model: it is ignored")
+        return found
+
     def tier_range(self, tool: DeclaredTool) -> tuple[Tier, Tier, list[str]]:
         """The tier a model-backed `tool`'s calls start from, the highest they may reach,
         and the words that open its bindings' reasons (rule 2, with the override layer)."""

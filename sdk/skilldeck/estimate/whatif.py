@@ -105,7 +105,8 @@ def _change(part: str, text: str) -> Change:
                 "effort", tool=name.strip() if colon else None, effort=parse_effort(effort.strip())
             )
         if key == "concurrency":
-            if not value.isdigit() or int(value) < 1:
+            # ASCII digits only: str.isdigit() also holds for "²", which int() refuses
+            if not (value.isascii() and value.isdigit()) or int(value) < 1:
                 raise EstimateError(f"{where}: expected a whole number >= 1")
             return Change("concurrency", concurrency=int(value))
     except DeclarationError as error:

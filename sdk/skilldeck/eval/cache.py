@@ -18,6 +18,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from skilldeck.errors import CasesError
+
 __all__ = ["ResultCache", "RunRecord", "cache_path"]
 
 #: A line longer than this is not a record: it is skipped unread.
@@ -70,13 +72,26 @@ def cache_path(cases_file: Path) -> Path:
 class ResultCache:
     """The records of `path` by key, and an appender for new ones."""
 
-    def __init__(self, path: Path | None) -> None:
+    def __init__(self, path: Path | None, *, writing: bool = False) -> None:
+        """Read `path`; `writing` also opens it for appending now, so that a cache which
+        cannot be written stops the sweep before its first run, not at its first record."""
         self.path = path
         self.records: dict[tuple[str, str, str, str, str, int, str], RunRecord] = {}
         self.skipped_lines = 0
-        self._file: IO[str] | None = None
-        if path is not None and path.is_file():
-            self._load(path)
+        self._file: IO[bytes] | None = None
+        if path is not None:
+            try:
+                if path.exists() and not path.is_file():
+                    raise IsADirectoryError(21, "not a regular file")
+                if path.is_file():
+                    self._load(path)
+                if writing:
+                    self._open(path)
+            except OSError as error:
+                raise CasesError(
+                    f"{path}: the results cache cannot be used ({error.strerror or error}): "
+                    "fix or remove it, or give --no-cache"
+                ) from None
 
     def _load(self, path: Path) -> None:
         with path.open("r", encoding="utf-8", errors="replace") as file:
@@ -87,6 +102,14 @@ class ResultCache:
                 else:
                     self.records[record.key] = record
 
+    def _open(self, path: Path) -> IO[bytes]:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        torn = path.is_file() and not _ends_with_newline(path)
+        self._file = file = path.open("ab", buffering=0)
+        if torn:  # a torn last line: end it, so this record starts a line of its own
+            file.write(b"\n")
+        return file
+
     def get(self, key: tuple[str, str, str, str, str, int, str]) -> RunRecord | None:
         return self.records.get(key)
 
@@ -94,14 +117,11 @@ class ResultCache:
         self.records[record.key] = record
         if self.path is None:
             return
-        if self._file is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            torn = self.path.is_file() and not _ends_with_newline(self.path)
-            self._file = self.path.open("a", encoding="utf-8")
-            if torn:  # a torn last line: end it, so this record starts a line of its own
-                self._file.write("\n")
-        self._file.write(json.dumps(record.to_dict(), ensure_ascii=False) + "\n")
-        self._file.flush()
+        file = self._file if self._file is not None else self._open(self.path)
+        # One unbuffered write per line, in append mode: two sweeps sharing the file (two
+        # terminals) interleave whole lines, never pieces of them.
+        line = json.dumps(record.to_dict(), ensure_ascii=False) + "\n"
+        file.write(line.encode("utf-8"))
 
     def close(self) -> None:
         if self._file is not None:

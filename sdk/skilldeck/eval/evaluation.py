@@ -163,7 +163,7 @@ def evaluate(
         on_plan(len(runs))
     offline = is_offline(settings.offline)
     path = cache_path(settings.cases_file) if settings.cache else None
-    cache = ResultCache(path)
+    cache = ResultCache(path, writing=True)
     try:
         if offline:
             outcome = _offline(host, runs, cache, settings, on_run)

@@ -40,7 +40,8 @@ class Cell:
 
 @dataclass(frozen=True)
 class Run:
-    """One case in one cell, the `repeat`-th time; `ordinal` numbers it within its cell."""
+    """One case in one cell, the `repeat`-th time; `ordinal` numbers it within its cell,
+    repeat by repeat (every case's first run, then every case's second, ...)."""
 
     case: Case
     cell: Cell
@@ -83,9 +84,9 @@ def runs_of(cells: Sequence[Cell], cases: Sequence[Case], repeat: int) -> list[R
         if cell.skipped is not None:
             continue
         mine = [case for case in cases if case.tool == cell.tool]
-        ordinal = 0
-        for case in mine:
+        for index, case in enumerate(mine):
             for number in range(repeat):
-                runs.append(Run(case, cell, number, ordinal))
-                ordinal += 1
+                # Repeat-major: the first k repeats hold the same ordinals whatever --repeat
+                # is, so a cache filled at a lower --repeat is resumed as if never stopped.
+                runs.append(Run(case, cell, number, number * len(mine) + index))
     return runs

@@ -31,6 +31,11 @@ def plot(evaluation: Evaluation, path: Path) -> Path:
     floor = max(0.0, math.floor((min(rates, default=0.0) - 0.05) * 10) / 10)
     for row, tool in enumerate(tools):
         latency_axis, cost_axis = axes[row]
+        placed: list[tuple[float, float]] = []
+        widest = max(
+            (cell.latency or 0.0 for cell in evaluation.cells if cell.cell.tool == tool),
+            default=0.0,
+        )
         for tier in TIERS:
             cells = [
                 cell
@@ -41,19 +46,25 @@ def plot(evaluation: Evaluation, path: Path) -> Path:
                 continue
             rates = [cell.pass_rate or 0.0 for cell in cells]
             label = f"{tier} ({cells[0].cell.model})"
-            latency_axis.plot(
+            (line,) = latency_axis.plot(
                 [cell.latency or 0.0 for cell in cells], rates, marker="o", label=label
             )
             cost_axis.plot(
                 [cell.cost_per_case or 0.0 for cell in cells], rates, marker="o", label=label
             )
             for cell, rate in zip(cells, rates, strict=True):
+                # Labels of points close together stack downwards instead of overprinting,
+                # in their line's colour so each reads as its tier's.
+                where = ((cell.latency or 0.0) / (widest or 1.0), (rate - floor) / (1.02 - floor))
+                near = sum(_close(where, other) for other in placed)
+                placed.append(where)
                 latency_axis.annotate(
                     cell.cell.effort,
                     (cell.latency or 0.0, rate),
                     fontsize=7,
+                    color=line.get_color(),
                     textcoords="offset points",
-                    xytext=(3, -9),
+                    xytext=(3, -9 - 8 * near),
                 )
         latency_axis.set_xlabel(f"p50 latency per case, seconds ({basis})")
         cost_axis.set_xlabel("cost per case, US dollars (log scale)")
@@ -75,3 +86,8 @@ def plot(evaluation: Evaluation, path: Path) -> Path:
     figure.savefig(path, dpi=110, metadata={"Software": None})
     pyplot.close(figure)
     return path
+
+
+def _close(one: tuple[float, float], other: tuple[float, float]) -> bool:
+    """Whether two points, as fractions of the axes, are near enough for labels to collide."""
+    return abs(one[0] - other[0]) < 0.07 and abs(one[1] - other[1]) < 0.05

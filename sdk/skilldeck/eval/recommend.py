@@ -2,7 +2,8 @@
 bound meets the target, set against the tool's declaration.
 
 The lower bound, not the rate, is what must meet the target: a cell that passed 19 of 20 has
-not shown it passes 95% of the time (its 95% Wilson interval starts near 0.76). Ties go to the
+not shown it passes 95% of the time (its 95% Wilson interval starts near 0.76). A tie in cost
+goes to the faster cell (with `--by latency`, a tie in latency to the cheaper), then to the
 lower tier, then the lower effort, the cheaper declaration to read. When no cell meets the
 target the recommendation says so and names the best cell (the highest lower bound), so the
 author sees how far the evidence falls short, rather than nothing.

@@ -15,6 +15,8 @@ starts, the runs in flight finish (and are kept), and the outcome says where it 
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -86,14 +88,12 @@ async def sweep(
     base = _base_policy(host)
     slots = asyncio.Semaphore(max(1, concurrency))
     client = _client(target, host)
+    refused: list[int] = []
 
     async def one(index: int, run: Run) -> None:
         async with slots:
             if budget is not None and outcome.spent >= budget:
-                outcome.stopped = outcome.stopped or (
-                    f"the budget of {usd(budget)} is spent ({usd(outcome.spent)} this run): "
-                    "run again to continue from the cache, or raise --budget"
-                )
+                refused.append(index)
                 return
             record = await _one(host, run, target, base, client)
             outcome.spent += record.cost
@@ -110,14 +110,32 @@ async def sweep(
     finally:
         if client is not None:
             await client.close()
+    if refused:  # said once every run in flight has finished, with what they all spent
+        outcome.stopped = (
+            f"the budget of {usd(budget or 0.0)} is spent ({usd(outcome.spent)} this run, "
+            f"{len(refused)} run(s) not started): run again to continue from the cache, or "
+            "raise --budget"
+        )
     outcome.records = [done[index] for index in sorted(done)]
     return outcome
+
+
+def _case_key(run: Run, target: Target) -> str:
+    """The case as the cache knows it. Offline its simulated answers decide its result, so
+    they are part of it (a corrected `simulate.right` runs again); against a real model they
+    change nothing, and editing them reruns nothing."""
+    case = run.case
+    if not target.simulated or case.simulate is None:
+        return case.key
+    answers = [case.simulate.right, case.simulate.wrong]
+    text = json.dumps(answers, sort_keys=True, ensure_ascii=False, default=str)
+    return f"{case.key}~{hashlib.sha256(text.encode()).hexdigest()[:8]}"
 
 
 def _key(run: Run, target: Target) -> tuple[str, str, str, str, str, int, str]:
     cell = run.cell
     return run_key(
-        run.case.key,
+        _case_key(run, target),
         cell.tool,
         cell.tier.value,
         cell.effort,
@@ -181,6 +199,18 @@ async def _one(host: Host, run: Run, target: Target, base: Policy, client: Any) 
     return _record(host, run, target, result)
 
 
+#: What a cached record keeps of a run's failures: enough to read why, never a line so long
+#: the cache refuses it on reading (which would run the case again at every resume).
+_MAX_FAILURES = 20
+_MAX_FAILURE_CHARS = 2_000
+
+
+def _clipped(failure: str) -> str:
+    if len(failure) <= _MAX_FAILURE_CHARS:
+        return failure
+    return failure[: _MAX_FAILURE_CHARS - 1] + "…"
+
+
 def _record(host: Host, run: Run, target: Target, result: CaseResult) -> RunRecord:
     cell = run.cell
     estimated = 0.0
@@ -189,7 +219,7 @@ def _record(host: Host, run: Run, target: Target, result: CaseResult) -> RunReco
         visible = max(entry.output_tokens - entry.reasoning_tokens, 0)
         estimated += profile.estimated_seconds(entry.input_tokens, visible, entry.reasoning_tokens)
     return RunRecord(
-        case=run.case.key,
+        case=_case_key(run, target),
         name=run.case.name,
         tool=cell.tool,
         tier=cell.tier.value,
@@ -198,7 +228,7 @@ def _record(host: Host, run: Run, target: Target, result: CaseResult) -> RunReco
         repeat=run.repeat,
         mode=target.mode,
         passed=result.ok,
-        failures=list(result.failures),
+        failures=[_clipped(failure) for failure in result.failures[:_MAX_FAILURES]],
         cost=result.cost,
         input_tokens=sum(entry.input_tokens for entry in result.records),
         output_tokens=sum(entry.output_tokens for entry in result.records),

@@ -79,9 +79,10 @@ def check_expect(expect: Any, fail: Callable[[str], CasesError]) -> None:
         raise fail("'one_of' must be a non-empty list of the values allowed")
     null = expect.get("null")
     if "null" in expect and not (
-        isinstance(null, bool) or (isinstance(null, list) and all(_is_path(p) for p in null))
-    ):
-        raise fail("'null' must be true, false, or a list of paths that must hold null")
+        isinstance(null, bool)
+        or (isinstance(null, list) and null and all(_is_path(p) for p in null))
+    ):  # an empty list would check nothing, and pass every answer
+        raise fail("'null' must be true, false, or a non-empty list of paths that must hold null")
     if "schema" in expect and not isinstance(expect["schema"], dict):
         raise fail("'schema' must be a JSON Schema table")
     if "predicate" in expect and ":" not in str(expect["predicate"]):
