@@ -193,3 +193,21 @@ def test_a_first_token_at_about_no_time_is_fitted_as_zero_not_refused() -> None:
     assert found.ttft is not None
     assert 0 <= found.ttft < 0.1
     assert found.output_tps == pytest.approx(100.0, rel=0.03)
+
+
+def test_a_rate_the_noise_swamps_is_refused_not_written_as_an_absurd_one() -> None:
+    """Inputs of 100-200 tokens at 10M tokens/s add 20 microseconds at most, under 0.1 s of
+    noise: whatever positive time per input token least squares finds is noise, not a rate."""
+    rng = random.Random(3)
+    swamped = 0
+    for _ in range(20):
+        samples = Samples("gpt-5.4-nano", "nano")
+        for _ in range(40):
+            tokens_in, tokens_out = rng.randint(100, 200), rng.randint(20, 4_000)
+            seconds = 0.25 + tokens_in / 1e7 + tokens_out / 250 + rng.uniform(-0.1, 0.1)
+            samples.add(tokens_in, tokens_out, seconds)
+        found = fit(samples)
+        assert not found.ok
+        assert found.input_tps is None
+        swamped += "the input rate is not measured" in (found.problem or "")
+    assert swamped >= 5  # the rest came out negative, refused as before

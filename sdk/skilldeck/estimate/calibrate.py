@@ -8,7 +8,8 @@ plain Python is all it takes, so no numerical library is needed.
 
 A fit is refused, with the reason, rather than reported wrong: too few requests
 (`MIN_REQUESTS`), inputs or outputs that do not vary (the parameters cannot be told apart), or
-a fit that says a rate is zero or negative (noise swamps the signal: record longer requests).
+a fit that says a rate is zero or negative, or whose 95% interval reaches zero (noise swamps
+the signal: record longer requests).
 Only requests that completed with the usage the server reported are used.
 """
 
@@ -171,6 +172,20 @@ def fit(samples: Samples, minimum: int = MIN_REQUESTS) -> Fit:
             f"{per_output:.3g} s per output token: noise swamps the signal (a rate must be > 0, "
             "ttft >= 0); record more, and longer, requests",
         )
+    # A positive rate is not yet a measured one: where noise swamps a term, least squares still
+    # returns some tiny positive time per token, i.e. an absurd rate (1e18 tokens/s). A rate is
+    # kept only when its 95% interval (two standard errors) stays above zero.
+    variance = max(s[8] - 2 * explained + quadratic, 0.0) / max(n - 3, 1)
+    for index, (what, value) in enumerate((("input", per_input), ("output", per_output)), 1):
+        unit = [1.0 if row == index else 0.0 for row in range(3)]
+        inverse = _solve(matrix, unit)
+        error = 2 * math.sqrt(max(variance * inverse[index], 0.0)) if inverse else math.inf
+        if value - error <= 0:
+            return refused(
+                f"the {what} rate is not measured: {value:.3g} s per {what} token, give or "
+                f"take {error:.3g} s (95%), may be zero: noise swamps the {what}'s effect; "
+                f"record requests whose {what} tokens vary more, or more requests",
+            )
     return Fit(
         samples.model,
         samples.tier,
