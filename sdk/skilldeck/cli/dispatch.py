@@ -73,6 +73,8 @@ def dispatch(
     {...}, "input": "..."} and a summary per tier compares the workload with all calls on full.
     """
     host = load_host(skills_dirs=skills_dirs)
+    for stray in host.policy().stray_overrides(host.tools):
+        click.echo(f"warning: {stray}", err=True)
     dispatcher = host.dispatcher(
         build_policy(host.policy(), policy),
         # a workload's figures are counted exactly; the byte bound only tests a call's fit
