@@ -288,11 +288,11 @@ def test_a_call_needing_more_pieces_than_the_limit_is_refused_before_it_is_split
     from skilldeck.dispatch import overflow
 
     monkeypatch.setattr(overflow, "MAX_PIECES", 2)
-    spans: list[Any] = []
-    monkeypatch.setattr(overflow, "token_spans", lambda *args: spans.append(args) or [])
+    encoded: list[Any] = []
+    monkeypatch.setattr(overflow, "encode", lambda *args: encoded.append(args) or [])
     with pytest.raises(ContextWindowExceeded, match="more than the 2 a call may be split into"):
         bound(chunk_skill(), SENTENCE * 300)
-    assert spans == []  # refused from the count alone: nothing was encoded
+    assert encoded == []  # refused from the count alone: nothing was encoded
 
 
 def test_a_tool_with_one_string_parameter_splits_it_without_naming_it() -> None:
@@ -307,3 +307,106 @@ def test_a_tool_with_one_string_parameter_splits_it_without_naming_it() -> None:
     binding = bound(skill, SENTENCE * 300)
     assert binding.chunk is not None
     assert binding.chunk.split == "argument 'text'"
+
+
+# -- edges -------------------------------------------------------------------------------------
+
+
+def test_an_input_of_exactly_the_room_is_not_chunked_and_one_token_more_is() -> None:
+    skill = chunk_skill()
+    text = "word " * 1_960
+    while Call(skill.tools["summarize"], {"text": text}).request().count() < 2_000:
+        text += "word "
+    assert Call(skill.tools["summarize"], {"text": text}).request().count() == 2_000
+    assert bound(skill, text).chunk is None
+    plan = bound(skill, text + "word ").chunk
+    assert plan is not None
+    assert len(plan.pieces) == 2
+
+
+def test_text_with_lone_surrogates_is_cut_where_its_characters_are_and_loses_nothing() -> None:
+    text = "\ud800 report grew " * 600  # json.loads accepts lone surrogates
+    binding = bound(chunk_skill(), text)
+    plan = binding.chunk
+    assert plan is not None
+    spans = [(piece.start, piece.end) for piece in plan.pieces]
+    assert spans[0][0] == 0
+    assert spans[-1][1] == len(text)
+    for (_, end), (start, _) in itertools.pairwise(spans):
+        assert 0 < start <= end  # overlapping or touching, never a gap, never empty
+    assert len(spans) >= 2
+    assert all(piece.input_tokens <= 2_000 for piece in plan.pieces)
+
+
+def test_a_reduce_that_cannot_hold_every_pieces_answer_is_refused_before_anything_is_sent() -> None:
+    skill = chunk_skill(max_output_tokens=1_500)  # three pieces' answers: 4,500 > 2,000
+    with pytest.raises(ContextWindowExceeded) as raised:
+        bound(skill, SENTENCE * 300)
+    message = str(raised.value)
+    assert "would not fit gpt-5.4-nano for the reduce" in message
+    assert "give merge= instead of reduce=" in message
+    assert "reduce_tier" in message
+
+
+def test_a_binding_of_the_same_text_lends_its_cuts_and_the_text_is_not_tokenized_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from skilldeck.dispatch import overflow
+
+    skill = chunk_skill()
+    text = SENTENCE * 300
+    dispatcher = Dispatcher(small_catalog(), Policy())
+    first = dispatcher.bind(Call(skill.tools["summarize"], {"text": text}))
+    encoded: list[int] = []
+    real = overflow.encode
+    monkeypatch.setattr(overflow, "encode", lambda text: encoded.append(len(text)) or real(text))
+    sent = Call(skill.tools["summarize"], {"text": text}, input=f"Summarize:\n{text}")
+    again = dispatcher.bind(sent, reuse=first)
+    assert encoded == []
+    assert again.chunk is not None
+    assert again.chunk.split == "argument 'text' in the input"
+    assert [(p.start, p.end) for p in again.chunk.pieces] == [
+        (p.start, p.end) for p in first.chunk.pieces
+    ]
+    assert all(piece.input_tokens <= 2_000 for piece in again.chunk.pieces)
+
+
+def test_cuts_lent_by_a_call_with_a_much_smaller_request_are_not_reused() -> None:
+    skill = chunk_skill()
+    text = SENTENCE * 300
+    dispatcher = Dispatcher(small_catalog(), Policy())
+    first = dispatcher.bind(Call(skill.tools["summarize"], {"text": text}))
+    preamble = SENTENCE * 40  # about 640 tokens more around every piece
+    sent = Call(skill.tools["summarize"], {"text": text}, input=f"{preamble}\n{text}")
+    again = dispatcher.bind(sent, reuse=first)
+    assert again.chunk is not None
+    assert len(again.chunk.pieces) > len(first.chunk.pieces)
+    assert all(piece.input_tokens <= 2_000 for piece in again.chunk.pieces)
+
+
+def test_a_call_without_text_in_its_declared_chunk_input_says_so_by_name() -> None:
+    skill = Skill("docs", "Summarize documents.")
+
+    @skill.tool(
+        tier="nano",
+        on_overflow="chunk",
+        chunk_input="text",
+        reduce="Combine.",
+        max_output_tokens=200,
+    )
+    async def summarize(notes: str, text: str | None = None) -> str:
+        """Summarize."""
+        return notes
+
+    dispatcher = Dispatcher(small_catalog(), Policy())
+    with pytest.raises(ContextWindowExceeded, match=r"argument 'text' \(chunk_input\) is NoneType"):
+        dispatcher.bind(Call(skill.tools["summarize"], {"notes": SENTENCE * 300, "text": None}))
+
+
+def test_an_empty_text_beside_a_huge_argument_says_the_rest_of_the_request_takes_the_room() -> None:
+    dispatcher = Dispatcher(small_catalog(), Policy())
+    call = Call(chunk_skill().tools["summarize"], {"text": "", "title": SENTENCE * 300})
+    with pytest.raises(ContextWindowExceeded) as raised:
+        dispatcher.bind(call)
+    assert "no piece can fit gpt-5.4-nano" in str(raised.value)
+    assert "what is sent beside the text" in str(raised.value)

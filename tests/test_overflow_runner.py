@@ -227,3 +227,81 @@ def test_a_handler_sending_its_text_is_chunked_without_declaring_what_to_split(s
     result = runner(server, skill).call_sync("docs.summarize", {"text": lines(300)})
     assert result.calls[0].ok, result.calls[0].error
     assert len([r for r in result.ledger.records if r.chunk == "piece"]) >= 3
+
+
+def test_the_handlers_request_takes_the_cuts_made_when_the_call_was_bound(
+    server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from skilldeck.dispatch import overflow
+
+    encoded: list[int] = []
+    real = overflow.encode
+    monkeypatch.setattr(overflow, "encode", lambda text: encoded.append(len(text)) or real(text))
+    server.set_responder(lambda request: Turn.message("ok"))
+    result = runner(server, docs_skill()).call_sync("docs.summarize", {"text": lines(300)})
+    assert result.calls[0].ok, result.calls[0].error
+    assert len(encoded) == 1  # the text is tokenized once, though the call is planned twice
+    assert result.calls[0].binding.chunk.split == "argument 'text' in the input"
+
+
+def test_a_call_timed_out_mid_map_keeps_every_piece_it_sent_in_the_ledger(server) -> None:
+    server.latency = 0.4
+    server.set_responder(lambda request: Turn.message("ok"))
+    skill = docs_skill(timeout=0.6)
+    result = runner(server, skill, concurrency=2).call_sync("docs.summarize", {"text": lines(700)})
+    assert result.calls[0].error == "timed out after 0.6 s"
+    records = result.ledger.records
+    assert len(records) >= len(server.requests) > 2
+    assert "cancelled" in {record.status for record in records}
+    assert all(record.chunk == "piece" for record in records)
+
+
+def test_a_budget_running_out_mid_map_keeps_every_piece_it_sent_in_the_ledger(server) -> None:
+    from skilldeck import Policy
+
+    server.fail(Fault.status(500), times=1, model=NANO)  # at once; the other pieces are slow
+    server.set_responder(lambda request: Turn.message("ok").with_latency(0.5))
+    budget = Policy(max_cost_per_run=0.0025)  # the $0.0020 plan on nano; a piece on mini not
+    result = runner(server, docs_skill(), policy=budget).call_sync(
+        "docs.summarize", {"text": lines(300)}
+    )
+    call = result.calls[0]
+    assert not call.ok
+    assert "budget" in call.error
+    records = result.ledger.records
+    assert len(records) >= len(server.requests)
+    assert sorted(record.piece for record in records) == list(range(len(call.binding.chunk.pieces)))
+    assert {record.status for record in records} == {"error", "cancelled"}
+
+
+def test_a_merge_function_that_raises_fails_the_call_naming_the_function(server) -> None:
+    def combine(parts: list[str]) -> str:
+        raise ValueError("parts disagree")
+
+    server.set_responder(lambda request: Turn.message("ok"))
+    skill = docs_skill(reduce=None, merge=combine)
+    result = runner(server, skill).call_sync("docs.summarize", {"text": lines(300)})
+    call = result.calls[0]
+    assert not call.ok
+    assert "its merge function" in call.error
+    assert "combine raised ValueError: parts disagree" in call.error
+
+
+def test_a_handler_request_chunked_past_the_run_budget_sends_no_piece(server) -> None:
+    from skilldeck import Policy
+
+    server.set_responder(lambda request: Turn.message("ok"))
+    skill = Skill("docs", "Summarize documents.")
+
+    @skill.tool(tier="nano", on_overflow="chunk", reduce="Combine.", max_output_tokens=200)
+    async def summarize(text: str, ctx: Context) -> str:
+        """Summarize a document."""
+        return str(await ctx.respond(text.upper() * 6))  # far more than its arguments
+
+    budget = Policy(max_cost_per_run=0.0012)  # the arguments' binding, not the six copies
+    result = runner(server, skill, policy=budget).call_sync("docs.summarize", {"text": lines(50)})
+    call = result.calls[0]
+    assert not call.ok
+    assert "run budget" in call.error
+    assert server.requests == []
+    assert result.ledger.records == []  # refused whole: no piece was started

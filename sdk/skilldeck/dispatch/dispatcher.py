@@ -18,6 +18,7 @@ the tool's output schema, each with the framing of `skilldeck.tokens`.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -60,6 +61,7 @@ class _Route:
     request: RequestText
     chosen: tuple[str, ...]
     chosen_by: str
+    reuse: Binding | None = None
 
 
 class Dispatcher:
@@ -126,7 +128,12 @@ class Dispatcher:
     # -- rules 1 to 8 ------------------------------------------------------------------------
 
     def bind(
-        self, call: Call, *, at_least: Tier | None = None, after: str | None = None
+        self,
+        call: Call,
+        *,
+        at_least: Tier | None = None,
+        after: str | None = None,
+        reuse: Binding | None = None,
     ) -> Binding:
         """The binding of `call`; raises `ContextWindowExceeded`, `BudgetExceeded`, or
         `DispatchError` when no tier may take it.
@@ -135,6 +142,8 @@ class Dispatcher:
         a call that failed goes one tier up, `at_least=` the tier above. `after` says what
         failed (`gpt-5.4-nano failed: ...`) and makes the binding an escalation: one tier up
         by the rules, the `skilldeck_bind` plugins having chosen the call's first binding.
+        `reuse`: a chunked binding of a call of the same text, whose cuts a chunked binding
+        of this one takes when they fit (the runner's, when the handler sends the text).
         """
         tool = call.tool
         if tool.tier is None:
@@ -162,7 +171,7 @@ class Dispatcher:
         request = call.request()
         if self.counting == "always":
             request.count()
-        route = _Route(call, found, request, tuple(extra), chosen_by)
+        route = _Route(call, found, request, tuple(extra), chosen_by, reuse)
         if at_least is None:
             return self._select(route, profiles[start:])
         floor = next((i for i, p in enumerate(profiles) if p.tier >= at_least), None)
@@ -172,7 +181,9 @@ class Dispatcher:
             binding = self._select(route, profiles[start:])
             if binding.tier is not None and binding.tier >= at_least:
                 return binding
-        raised = _Route(call, found, request, (*extra, _raised(at_least, after)), "escalation")
+        raised = dataclasses.replace(
+            route, chosen=(*extra, _raised(at_least, after)), chosen_by="escalation"
+        )
         return self._select(raised, profiles[max(start, floor) :])
 
     def _chosen_index(
@@ -236,6 +247,7 @@ class Dispatcher:
             reduce_profile=reduce_on,
             escalated=escalated,
             escalation_problem=why,
+            reuse=route.reuse,
         )
         return self._binding(route, profiles[0], [plan.summary(), plan.comparison()], plan)
 

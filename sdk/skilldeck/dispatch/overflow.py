@@ -20,6 +20,7 @@ shrinks by what was over when a piece still does not fit.
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
@@ -44,6 +45,7 @@ PART_HEADER_TOKENS = 12
 #: The most pieces one call is split into: past it, the tier is too small for the input (a
 #: 272,000-token nano holds 272 million tokens in as many pieces).
 MAX_PIECES = 1_000
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class Choice(Estimate, Protocol):
@@ -56,6 +58,8 @@ class Choice(Estimate, Protocol):
     def profile(self) -> ModelProfile | None: ...
     @property
     def chunk(self) -> ChunkPlan | None: ...
+    @property
+    def call(self) -> Call | None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,9 +164,11 @@ def _target(call: Call, chunking: Chunking) -> _Target:
         return _Target(call, given, "the input", None)
     tool = call.tool.qualified_name
     if given is None:
+        named = f"its argument {name!r} (chunk_input) is {type(value).__name__}, not text, here"
+        nameless = "the tool names no string argument in them (declare chunk_input='<argument>')"
         raise ContextWindowExceeded(
             f"{tool}: on_overflow='chunk' has no text to split: the call sends its arguments "
-            "and the tool names no string argument in them (declare chunk_input='<argument>')"
+            f"and {named if name is not None else nameless}"
         )
     raise ContextWindowExceeded(
         f"{tool}: on_overflow='chunk' splits text, and this call sends input items: send the "
@@ -170,12 +176,16 @@ def _target(call: Call, chunking: Chunking) -> _Target:
     )
 
 
-def token_spans(text: str, size: int, overlap: int) -> list[tuple[int, int]]:
+def token_spans(
+    text: str, size: int, overlap: int, ids: Sequence[int] | None = None
+) -> list[tuple[int, int]]:
     """Character spans of `text` of at most `size` o200k_base tokens, each starting `overlap`
-    tokens before the previous one ends; together they cover all of it, in order."""
+    tokens before the previous one ends; together they cover all of it, in order. `ids` are
+    the tokens of `_cut_text(text)`, when the caller has them already."""
     if size <= overlap or size < 1:
         raise ValueError(f"size ({size}) must exceed overlap ({overlap})")
-    ids = encode(text)
+    cut = _cut_text(text)
+    ids = encode(cut) if ids is None else ids
     if len(ids) <= size:
         return [(0, len(text))]
     step = size - overlap
@@ -187,7 +197,7 @@ def token_spans(text: str, size: int, overlap: int) -> list[tuple[int, int]]:
         if end == len(ids):
             break
         start += step
-    offsets = _char_offsets(text, ids, sorted({i for pair in bounds for i in pair}))
+    offsets = _char_offsets(cut, ids, sorted({i for pair in bounds for i in pair}))
     spans = [(offsets[start], offsets[end]) for start, end in bounds]
     return [
         (start, len(text) if index == len(spans) - 1 else end)
@@ -195,10 +205,17 @@ def token_spans(text: str, size: int, overlap: int) -> list[tuple[int, int]]:
     ]
 
 
+def _cut_text(text: str) -> str:
+    """`text` as the split reads it: each lone surrogate (which `json.loads` accepts) one
+    U+FFFD, so that offsets in it are offsets in `text` (`tokens` turns each of its bytes
+    into one)."""
+    return text if text.isascii() else _SURROGATE.sub("\ufffd", text)
+
+
 def _char_offsets(text: str, ids: Sequence[int], positions: Sequence[int]) -> dict[int, int]:
     """The character offset in `text` where each token position (sorted) falls, moved back to
     the start of a character that a token boundary cuts through."""
-    data = text.encode("utf-8", "surrogatepass")
+    data = text.encode("utf-8")
     ascii_only = len(data) == len(text)
     offsets: dict[int, int] = {}
     previous_token = previous_byte = previous_char = 0
@@ -210,7 +227,7 @@ def _char_offsets(text: str, ids: Sequence[int], positions: Sequence[int]) -> di
         if ascii_only:
             char = byte
         else:
-            step = data[previous_byte:byte].decode("utf-8", "surrogatepass")
+            step = data[previous_byte:byte].decode("utf-8")
             char = previous_char + len(step)
         offsets[position] = char
         previous_token, previous_byte, previous_char = position, byte, char
@@ -226,37 +243,18 @@ def plan_chunks(
     reduce_profile: ModelProfile | None = None,
     escalated: Choice | None = None,
     escalation_problem: str | None = None,
+    reuse: Choice | None = None,
 ) -> ChunkPlan:
     """The pieces of `call` on `profile`, priced, beside `escalated` (the binding escalation
-    would give, None when there is none, with `escalation_problem` saying why)."""
+    would give, None when there is none, with `escalation_problem` saying why). `reuse`: a
+    chunked binding of a call splitting the same text (the runner's, of the arguments), whose
+    cuts this call takes when its pieces fit: the text is not tokenized again."""
     target = _target(call, chunking)
-    tool = call.tool.qualified_name
     room = min(profile.max_input, profile.window - reserved)
     fixed = target.piece("").request().count()
     total = call.request().count()
-    size = room - fixed - PIECE_MARGIN
-    overlap = chunking.overlap
-    for _ in range(_REPLANS):
-        if size < 2 * overlap or size < 1:
-            raise ContextWindowExceeded(_no_room(tool, profile, room, fixed, size, overlap))
-        needed = -(-max(total - size, 0) // (size - overlap)) + 1  # at most, the text < total
-        spans = token_spans(target.text, size, overlap) if needed <= MAX_PIECES else []
-        if not spans:
-            raise ContextWindowExceeded(
-                f"{tool}: {needed:,} pieces of {size:,} tokens on {profile.model} would be "
-                f"needed, more than the {MAX_PIECES:,} a call may be split into: declare a "
-                "larger tier, or split the input before the call"
-            )
-        counts = [target.piece(target.text[start:end]).request().count() for start, end in spans]
-        worst = max(counts)
-        if worst <= room:
-            break
-        size -= worst - room + PIECE_MARGIN
-    else:
-        raise ContextWindowExceeded(
-            f"{tool}: a piece still takes {worst:,} tokens of {profile.model}'s {room:,} after "
-            f"{_REPLANS} splits: lower max_output_tokens or chunk_overlap"
-        )
+    reused = _reused(target, chunking, reuse, profile, fixed, room)
+    spans, counts = reused or _split(target, chunking.overlap, profile, room, fixed, total)
     pieces = tuple(
         Piece(
             index,
@@ -270,8 +268,7 @@ def plan_chunks(
     )
     latency = max(piece.estimated_latency for piece in pieces) + call.tool_seconds
     reduce_tier = reduce_model = None
-    reduce_tokens = 0
-    reduce_cost = 0.0
+    reduce_tokens, reduce_cost = 0, 0.0
     if chunking.reduce is not None:
         on = reduce_profile or profile
         reduce_tier, reduce_model = on.tier, on.model
@@ -281,6 +278,8 @@ def plan_chunks(
             tools=call.tools,
             output_schema=call.tool.output_schema,
         ).count() + len(pieces) * (reserved + PART_HEADER_TOKENS)
+        if (problem := on.fits(reduce_tokens, reserved)) is not None:  # refused before any
+            raise ContextWindowExceeded(_no_reduce(call, len(pieces), reserved, on, problem))
         reduce_cost = on.cost(reduce_tokens, reserved)
         latency += on.latency(reduce_tokens, reserved)
     return ChunkPlan(
@@ -288,7 +287,7 @@ def plan_chunks(
         model=profile.model,
         split=target.split,
         total_tokens=total,
-        overlap=overlap,
+        overlap=chunking.overlap,
         reserved_output_tokens=reserved,
         pieces=pieces,
         combine="reduce" if chunking.reduce is not None else "merge",
@@ -305,15 +304,71 @@ def plan_chunks(
     )
 
 
+def _split(
+    target: _Target, overlap: int, profile: ModelProfile, room: int, fixed: int, total: int
+) -> tuple[list[tuple[int, int]], list[int]]:
+    """The cuts of the text into pieces whose requests fit `room`, and their exact counts."""
+    tool = target.call.tool.qualified_name
+    size = room - fixed - PIECE_MARGIN
+    ids: list[int] | None = None  # the text's tokens, counted once for every split tried
+    for _ in range(_REPLANS):
+        if size < 2 * overlap or size < 1:
+            raise ContextWindowExceeded(_no_room(tool, profile, room, fixed, size, overlap))
+        needed = -(-max(total - size, 0) // (size - overlap)) + 1  # at most, the text < total
+        if needed > MAX_PIECES:
+            raise ContextWindowExceeded(
+                f"{tool}: {needed:,} pieces of {size:,} tokens on {profile.model} would be "
+                f"needed, more than the {MAX_PIECES:,} a call may be split into: declare a "
+                "larger tier, or split the input before the call"
+            )
+        ids = encode(_cut_text(target.text)) if ids is None else ids
+        spans = token_spans(target.text, size, overlap, ids)
+        counts = [target.piece(target.text[start:end]).request().count() for start, end in spans]
+        worst = max(counts)
+        if worst <= room:
+            return spans, counts
+        size -= worst - room + PIECE_MARGIN
+    raise ContextWindowExceeded(
+        f"{tool}: a piece still takes {worst:,} tokens of {profile.model}'s {room:,} after "
+        f"{_REPLANS} splits: lower max_output_tokens or chunk_overlap"
+    )
+
+
+def _reused(
+    target: _Target,
+    chunking: Chunking,
+    reuse: Choice | None,
+    profile: ModelProfile,
+    fixed: int,
+    room: int,
+) -> tuple[list[tuple[int, int]], list[int]] | None:
+    """`reuse`'s cuts with this call's exact counts, when it split the same text on the same
+    model with the same overlap and a rest of the request as large to within the margin (its
+    pieces as large as this call's would be), and each piece fits; None to plan afresh."""
+    plan = reuse.chunk if reuse is not None else None
+    if reuse is None or plan is None or reuse.call is None or plan.model != profile.model:
+        return None
+    if reuse.call.tool is not target.call.tool:
+        return None
+    before = _target(reuse.call, chunking)  # it was split: it has the text
+    if plan.overlap != chunking.overlap or before.text != target.text:
+        return None
+    if abs(before.piece("").request().count() - fixed) > PIECE_MARGIN:
+        return None
+    spans = [(piece.start, piece.end) for piece in plan.pieces]
+    counts = [target.piece(target.text[start:end]).request().count() for start, end in spans]
+    return (spans, counts) if max(counts) <= room else None
+
+
 def _no_room(
     tool: str, profile: ModelProfile, room: int, fixed: int, size: int, overlap: int
 ) -> str:
     if size < 1:
         return (
             f"{tool}: no piece can fit {profile.model}: the rest of the request (instructions, "
-            f"tools, schema, framing) takes {fixed:,} of the {room:,} tokens its window leaves "
-            "beside the reserved output. skilldeck never truncates: shorten the instructions, "
-            "or lower max_output_tokens"
+            f"what is sent beside the text, tools, schema, framing) takes {fixed:,} of the "
+            f"{room:,} tokens its window leaves beside the reserved output. skilldeck never "
+            "truncates: shorten the rest, or lower max_output_tokens"
         )
     return (
         f"{tool}: a piece of {size:,} tokens on {profile.model} cannot overlap by {overlap:,} "
@@ -321,18 +376,18 @@ def _no_room(
     )
 
 
+def _no_reduce(call: Call, count: int, reserved: int, on: ModelProfile, problem: str) -> str:
+    return (
+        f"{call.tool.qualified_name}: the answers of its {count:,} pieces (up to {reserved:,} "
+        f"tokens each) would not fit {on.model} for the reduce: {problem}. Nothing was sent: "
+        "give merge= instead of reduce=, lower max_output_tokens, or a larger reduce_tier"
+    )
+
+
 def piece_calls(call: Call, chunking: Chunking, plan: ChunkPlan) -> list[Call]:
     """The calls of the plan's pieces, sliced from `call` as the plan was made from it."""
     target = _target(call, chunking)
     return [target.piece(target.text[piece.start : piece.end]) for piece in plan.pieces]
-
-
-def reduce_input(answers: Sequence[str]) -> str:
-    """The input of the reduce request: every piece's answer, in order, under its number."""
-    count = len(answers)
-    return "\n\n".join(
-        f"Part {index} of {count}:\n{answer}" for index, answer in enumerate(answers, start=1)
-    )
 
 
 def refusal(tool: str, tier: Tier, problem: str, above: Sequence[ModelProfile]) -> str:
@@ -343,45 +398,3 @@ def refusal(tool: str, tier: Tier, problem: str, above: Sequence[ModelProfile]) 
         f"never truncates: split the input before the call, or declare on_overflow='chunk' "
         f"(pieces on {tier}) or 'escalate'"
     )
-
-
-def window_violations(binding: Choice) -> int:
-    """How many requests of `binding` would not fit their model: 0 unless a binding was made
-    by hand or a profile changed under it (workloads count them)."""
-    profile = binding.profile
-    if profile is None:
-        return 0
-    reserved = binding.reserved_output_tokens
-    chunk = binding.chunk
-    if chunk is None:
-        return int(profile.fits(binding.input_tokens, reserved) is not None)
-    return sum(profile.fits(piece.input_tokens, reserved) is not None for piece in chunk.pieces)
-
-
-@dataclass
-class ChunkTotals:
-    """The chunked calls of a workload: what they cost in pieces, and escalated whole."""
-
-    calls: int = 0
-    pieces: int = 0
-    input_tokens: int = 0
-    estimated_cost: float = 0.0
-    #: What the same calls would cost escalated whole; those that cannot escalate count at
-    #: their chunked cost, since chunking is the only way to run them.
-    escalated_cost: float = 0.0
-    #: Chunked calls that no tier could hold whole.
-    cannot_escalate: int = 0
-
-    def add(self, plan: ChunkPlan) -> None:
-        self.calls += 1
-        self.pieces += len(plan.pieces)
-        self.input_tokens += plan.total_tokens
-        self.estimated_cost += plan.estimated_cost
-        if plan.escalated_cost is None:
-            self.cannot_escalate += 1
-            self.escalated_cost += plan.estimated_cost
-        else:
-            self.escalated_cost += plan.escalated_cost
-
-    def to_dict(self) -> dict[str, Any]:
-        return plain_fields(self)

@@ -17,7 +17,7 @@ from skilldeck.catalog.profile import ModelProfile
 from skilldeck.dispatch.binding import Binding
 from skilldeck.dispatch.call import BindableTool, Call
 from skilldeck.dispatch.dispatcher import Dispatcher
-from skilldeck.dispatch.overflow import ChunkTotals, window_violations
+from skilldeck.dispatch.overflow import ChunkPlan
 from skilldeck.errors import InvalidLine, SkilldeckError
 from skilldeck.plain import plain_fields
 from skilldeck.tiers import LOCAL, TIERS
@@ -167,6 +167,48 @@ class TierTotals:
 
     def to_dict(self) -> dict[str, Any]:
         return {**plain_fields(self), "mean_latency": self.mean_latency}
+
+
+def window_violations(binding: Binding) -> int:
+    """How many requests of `binding` would not fit their model: 0 unless a binding was made
+    by hand or a profile changed under it (workloads count them)."""
+    profile = binding.profile
+    if profile is None:
+        return 0
+    reserved = binding.reserved_output_tokens
+    chunk = binding.chunk
+    if chunk is None:
+        return int(profile.fits(binding.input_tokens, reserved) is not None)
+    return sum(profile.fits(piece.input_tokens, reserved) is not None for piece in chunk.pieces)
+
+
+@dataclass
+class ChunkTotals:
+    """The chunked calls of a workload: what they cost in pieces, and escalated whole."""
+
+    calls: int = 0
+    pieces: int = 0
+    input_tokens: int = 0
+    estimated_cost: float = 0.0
+    #: What the same calls would cost escalated whole; those that cannot escalate count at
+    #: their chunked cost, since chunking is the only way to run them.
+    escalated_cost: float = 0.0
+    #: Chunked calls that no tier could hold whole.
+    cannot_escalate: int = 0
+
+    def add(self, plan: ChunkPlan) -> None:
+        self.calls += 1
+        self.pieces += len(plan.pieces)
+        self.input_tokens += plan.total_tokens
+        self.estimated_cost += plan.estimated_cost
+        if plan.escalated_cost is None:
+            self.cannot_escalate += 1
+            self.escalated_cost += plan.estimated_cost
+        else:
+            self.escalated_cost += plan.escalated_cost
+
+    def to_dict(self) -> dict[str, Any]:
+        return plain_fields(self)
 
 
 @dataclass

@@ -228,13 +228,15 @@ class ToolCall:
             call_id=self.item.call_id,
         )
         try:
-            binding = bind(self.session, call, at_least=current.tier)
+            # a chunked call's cuts, made as it was bound, serve again: not tokenized twice
+            binding = bind(self.session, call, at_least=current.tier, reuse=current)
         except DispatchError as error:
             raise ModelFailed(str(error)) from None
         escalation: str | None = None
         if binding.tier != current.tier:
             escalation = self._escalated(current, binding, binding.reasons[-1])
         if binding.chunk is not None:  # on_overflow="chunk": pieces on the tier, then reduced
+            self.session.budget.check(binding)  # all of them, before the first is sent
             self.binding = self.record.binding = binding
             return await run_chunked(self, call, binding, spec)
         value, self.binding = await answer(self, call, binding, spec, escalation)

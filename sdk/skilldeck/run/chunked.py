@@ -16,12 +16,12 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import inspect
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
 from skilldeck.dispatch.binding import Binding
 from skilldeck.dispatch.call import Call
-from skilldeck.dispatch.overflow import piece_calls, reduce_input
+from skilldeck.dispatch.overflow import piece_calls
 from skilldeck.errors import (
     AnswerTruncated,
     BudgetExceeded,
@@ -29,7 +29,9 @@ from skilldeck.errors import (
     InvalidOutput,
     ModelFailed,
     RequestFailed,
+    RunError,
     SkilldeckError,
+    describe,
 )
 from skilldeck.plain import plain
 from skilldeck.run.outputs import OutputSpec
@@ -121,11 +123,19 @@ async def run_chunked(
             raise first from None  # the run's budget, or a bug: as it is
         name = call.tool.qualified_name
         raise ModelFailed(f"{name}: one of its {count} pieces failed: {first}") from first
+    finally:
+        runtime.record.binding = binding  # a piece's escalation does not rebind the call
     values = [task.result() for task in tasks]
-    runtime.record.binding = binding  # a piece's escalation does not rebind the call
     if chunking.merge is not None:
-        merged = chunking.merge(values)
-        return await merged if inspect.isawaitable(merged) else merged
+        try:
+            merged = chunking.merge(values)
+            return await merged if inspect.isawaitable(merged) else merged
+        except Exception as error:  # the tool's own code: said to be its merge, not a model's
+            merge = f"{chunking.merge.__module__}.{chunking.merge.__qualname__}"
+            raise RunError(
+                f"{call.tool.qualified_name}: its merge function {merge} raised "
+                f"{describe(error)} on the answers of its {count} pieces"
+            ) from error
     return await _reduce(runtime, call, binding, spec, values, chunking.reduce_tier)
 
 
@@ -156,3 +166,11 @@ async def _reduce(
     part = {"chunk": "reduce", "pieces": len(values)}
     value, _ = await answer(runtime, reduce_call, bound, spec, None, part)
     return value
+
+
+def reduce_input(answers: Sequence[str]) -> str:
+    """The input of the reduce request: every piece's answer, in order, under its number."""
+    count = len(answers)
+    return "\n\n".join(
+        f"Part {index} of {count}:\n{answer}" for index, answer in enumerate(answers, start=1)
+    )

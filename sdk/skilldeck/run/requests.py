@@ -20,6 +20,7 @@ of its own; with the policy's `flex_fallback` off the refusal is `ModelFailed`.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import dataclasses
 import json
@@ -283,6 +284,9 @@ async def _post(session: Session, request: ModelRequest) -> tuple[ModelResponse,
             f"{request.profile.model} request failed: {_describe(error, timeout)} "
             f"(endpoint {where})"
         ) from error
+    except asyncio.CancelledError:  # a timeout or a failed sibling, after it was sent: kept
+        _account(session, request, None, started, "cancelled", None)
+        raise
     status = response.status
     record = _account(
         session,
