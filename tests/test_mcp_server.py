@@ -5,6 +5,7 @@ trace and the logs hold no secret."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -340,35 +341,37 @@ def test_the_logs_on_stderr_hold_no_secret_from_a_failing_call(
     assert SECRET not in errors
 
 
-def test_http_on_127_0_0_1_lists_and_calls_until_interrupted() -> None:
+@contextlib.contextmanager
+def _http_server(host: str) -> Iterator[tuple[subprocess.Popen[str], str]]:
+    """`skilldeck mcp serve --skills code` over HTTP on `host` (a free port), with the URL it
+    says it listens on; killed after the test, or after 60 s whatever the test does."""
     process = subprocess.Popen(
-        [
-            sys.executable,
-            SCRIPT,
-            "mcp",
-            "serve",
-            "--skills",
-            "code",
-            "--transport",
-            "http",
-            "--port",
-            "0",
-        ],
+        [sys.executable, SCRIPT, "mcp", "serve", "--skills", "code", "--transport", "http",
+         "--host", host, "--port", "0"],
         stderr=subprocess.PIPE,
         text=True,
         env=offline_env(),
-    )
+    )  # fmt: skip
     killer = threading.Timer(60, process.kill)
     killer.start()
     try:
         assert process.stderr is not None
         url = None
         for line in process.stderr:
-            match = re.search(r" on (http://127\.0\.0\.1:\d+/mcp)$", line.strip())
+            match = re.search(rf" on (http://{re.escape(host)}:\d+/mcp)$", line.strip())
             if match:
                 url = match[1]
                 break
         assert url is not None, "the server never said where it listens"
+        yield process, url
+    finally:
+        killer.cancel()
+        process.kill()
+        process.wait()
+
+
+def test_http_on_127_0_0_1_lists_and_calls_until_interrupted() -> None:
+    with _http_server("127.0.0.1") as (process, url):
 
         async def session() -> tuple[list[str], Any]:
             async with Client(url) as client:
@@ -384,14 +387,11 @@ def test_http_on_127_0_0_1_lists_and_calls_until_interrupted() -> None:
         assert names == ["code__review_diff", "code__read_file", "code__grep"]
         assert not review.is_error
         assert "[simulated]" in review.structured_content["summary"]
+        assert process.stderr is not None
         process.send_signal(signal.SIGINT)
         rest = process.stderr.read()
         assert process.wait(timeout=30) == 0
         assert "served 1 call (0 failed), 1 model request" in rest
-    finally:
-        killer.cancel()
-        process.kill()
-        process.wait()
 
 
 def _status(url: str, **headers: str) -> int:
@@ -417,28 +417,7 @@ def _status(url: str, **headers: str) -> int:
 def test_http_on_another_loopback_address_still_refuses_a_foreign_host() -> None:
     """The `mcp` package checks Host and Origin by itself only on 127.0.0.1, localhost and ::1;
     skilldeck does on every loopback address, so a rebound name cannot reach 127.0.0.2."""
-    process = subprocess.Popen(
-        [SCRIPT, "mcp", "serve", "--skills", "code", "--transport", "http", "--host",
-         "127.0.0.2", "--port", "0"],
-        stderr=subprocess.PIPE,
-        text=True,
-        env=offline_env(),
-    )  # fmt: skip
-    killer = threading.Timer(60, process.kill)
-    killer.start()
-    try:
-        assert process.stderr is not None
-        url = None
-        for line in process.stderr:
-            match = re.search(r" on (http://127\.0\.0\.2:\d+/mcp)$", line.strip())
-            if match:
-                url = match[1]
-                break
-        assert url is not None, "the server never said where it listens"
+    with _http_server("127.0.0.2") as (_, url):
         assert _status(url, Host="evil.example") == 421
         assert _status(url, Origin="http://evil.example") == 403
         assert _status(url) == 200
-    finally:
-        killer.cancel()
-        process.kill()
-        process.wait()
